@@ -1,0 +1,312 @@
+"""Reading what broke: decode, normalise, parse Amplify's error shapes, pick evidence."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import json
+import re
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterable
+
+from .errors import BadInputError
+from .redact import Redactor
+
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+TIMESTAMP_RE = re.compile(
+    r"^\s*(?:"
+    r"\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?"  # ISO
+    r"|\[?\d{1,2}:\d{2}:\d{2}(?:\s?[AP]M)?(?:\.\d+)?\]?"  # 12:34:56 PM
+    r"|\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}"
+    r")\s*(?:\[(?:INFO|WARNING|WARN|ERROR|DEBUG)\]:?\s*)?"
+)
+LAMBDA_PREFIX_RE = re.compile(r"^(?:[0-9a-f]{8}-[0-9a-f-]{27,}\s+)?(?:ERROR|INFO|WARN|DEBUG)\s+", re.I)
+NAMED_ERROR_RE = re.compile(r"\[(?P<name>[A-Z][A-Za-z0-9]*(?:Error|Fault|Exception))\]\s*(?P<message>.*)")
+CAUSED_BY_RE = re.compile(r"(?:∟\s*)?Caused by:\s*(?:\[(?P<name>[A-Za-z0-9]+)\]\s*)?(?P<message>.*)")
+HOSTING_ERROR_RE = re.compile(r"^(?:!+\s*)?(?P<name>[A-Z][A-Za-z0-9]*(?:Error|Fault)):\s+(?P<message>\S.*)")
+RESOLUTION_RE = re.compile(r"^\s*Resolution:\s*(?P<text>.*)")
+SERIALIZED_V2_RE = re.compile(r"[\"']?serializedError[\"']?:[ ]?(?:`([a-zA-Z0-9+/=]+?)`|'([a-zA-Z0-9+/=]+?)'|\"([a-zA-Z0-9+/=]+?)\")")
+SERIALIZED_V1_RE = re.compile(r"[\"']?serializedError[\"']?:[ ]?(?:`(.+?)`|'(.+?)'|\"((?:\\\"|[^\"])*?)\")")
+CFN_EVENT_RE = re.compile(r"\b(?:CREATE|UPDATE|DELETE|ROLLBACK|UPDATE_ROLLBACK|IMPORT)_(?:FAILED|IN_PROGRESS|COMPLETE)\b")
+STACK_LINE_RE = re.compile(r"^\s+at\s+\S|^\s*File \".*\", line \d+")
+INTERESTING_RE = re.compile(
+    r"error|exception|fail|fault|denied|not authori[sz]ed|unauthori[sz]ed|cannot|can't|could not|unable|invalid|"
+    r"missing|not found|timed out|resolution:|caused by|serializedError|rollback|\bwarn|✖|❌|⚠",
+    re.I,
+)
+MAX_LINE_CHARS = 4000
+KEEP_HEAD = 200
+KEEP_TAIL = 1500
+KEEP_INTERESTING = 3000
+
+
+@dataclass
+class NamedError:
+    name: str
+    message: str
+    resolution: str = ""
+    depth: int = 0  # 0: the top error, 1: its cause, ...
+    line: str = ""
+
+
+@dataclass
+class ParsedLog:
+    lines: list[str]
+    errors: list[NamedError] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    entities: dict[str, str] = field(default_factory=dict)
+    redactions: int = 0
+    truncated: bool = False
+
+    @property
+    def error_names(self) -> list[str]:
+        seen: list[str] = []
+        for err in self.errors:
+            if err.name not in seen:
+                seen.append(err.name)
+        return seen
+
+    def query_text(self, limit: int = 12) -> str:
+        return "\n".join(self.evidence[:limit]) if self.evidence else "\n".join(self.lines[-limit:])
+
+
+# ---------------------------------------------------------------- reading input
+
+def _decode(data: bytes, label: str) -> str:
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return data.decode(enc, errors="replace")
+    sample = data[:8192]
+    if sample and sample.count(b"\x00") > len(sample) // 4:
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        if odd > len(sample) // 3 and even < len(sample) // 20:
+            return data.decode("utf-16-le", errors="replace")
+        if even > len(sample) // 3 and odd < len(sample) // 20:
+            return data.decode("utf-16-be", errors="replace")
+    if b"\x00" in sample:
+        raise BadInputError(f"{label} looks like a binary file, not a log", "pass a text log, or paste the error text on stdin")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+        if text.count("\ufffd") > max(16, len(text) // 10):
+            text = data.decode("cp1252", errors="replace")
+        return text
+
+
+def _read_lines(handle: BinaryIO) -> Iterable[tuple[bytes, int]]:
+    """Yield (line, bytes consumed); a line longer than the cap is cut and the rest skipped."""
+    cap = MAX_LINE_CHARS * 4
+    while True:
+        raw = handle.readline(cap)
+        if not raw:
+            return
+        used = len(raw)
+        if len(raw) == cap and not raw.endswith(b"\n"):
+            while True:
+                more = handle.readline(cap)
+                used += len(more)
+                if not more or more.endswith(b"\n"):
+                    break
+            raw += b"\n"
+        yield raw, used
+
+
+def _stream_lines(handle: BinaryIO, max_bytes: int) -> tuple[bytes, bool]:
+    """Read a possibly huge stream in bounded memory: head, tail and interesting lines."""
+    head: list[bytes] = []
+    tail: deque[bytes] = deque(maxlen=KEEP_TAIL)
+    picked: deque[bytes] = deque(maxlen=KEEP_INTERESTING)
+    interesting = re.compile(INTERESTING_RE.pattern.encode(), re.I)
+    total = 0
+    dropped = False
+    for line, used in _read_lines(handle):
+        total += used
+        dropped = dropped or used > len(line)
+        if len(head) < KEEP_HEAD and total <= max_bytes:
+            head.append(line)
+            continue
+        if len(tail) == tail.maxlen:
+            if interesting.search(tail[0]):
+                if len(picked) == picked.maxlen:
+                    dropped = True
+                picked.append(tail[0])
+            else:
+                dropped = True
+        tail.append(line)
+    return b"".join(head) + b"".join(picked) + b"".join(tail), dropped
+
+
+def read_input(source: str, max_bytes: int = 64 * 1024 * 1024) -> tuple[str, bool]:
+    """Return the text of a file path or ``-`` (stdin), and whether it was cut down."""
+    label = "standard input" if source == "-" else source
+    if source == "-":
+        data, truncated = _stream_lines(sys.stdin.buffer, max_bytes)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise BadInputError(f"no such file: {source}", "check the path, or use - to read from stdin")
+        if path.is_dir():
+            raise BadInputError(f"{source} is a directory", "pass a log file, e.g. ampfix explain build.log")
+        try:
+            with path.open("rb") as handle:
+                data, truncated = _stream_lines(handle, max_bytes)
+        except OSError as exc:
+            raise BadInputError(f"cannot read {source}: {exc.strerror or exc}", "check the file's permissions") from exc
+    text = _decode(data, label)
+    if not text.strip():
+        raise BadInputError(f"{label} is empty", "paste the error output, e.g. npx ampx sandbox 2>&1 | ampfix explain -")
+    return text, truncated
+
+
+# ---------------------------------------------------------------- normalising
+
+def normalise_line(line: str) -> str:
+    line = ANSI_RE.sub("", line)
+    if "\r" in line:
+        parts = [p for p in line.split("\r") if p.strip()]
+        line = parts[-1] if parts else ""
+    line = CONTROL_RE.sub("", line)
+    line = TIMESTAMP_RE.sub("", line, count=1)
+    line = LAMBDA_PREFIX_RE.sub("", line, count=1)
+    if len(line) > MAX_LINE_CHARS:
+        line = line[:MAX_LINE_CHARS] + " …"
+    return line.rstrip()
+
+
+def normalise(text: str) -> list[str]:
+    text = text.replace("\r\n", "\n")
+    return [normalise_line(line) for line in text.split("\n")]
+
+
+# ---------------------------------------------------------------- parsing
+
+def _serialized_errors(line: str) -> list[NamedError]:
+    payload = None
+    match = SERIALIZED_V2_RE.search(line)
+    if match:
+        raw = next((g for g in match.groups() if g), "")
+        try:
+            payload = base64.b64decode(raw, validate=True).decode("utf-8", errors="replace")
+        except (binascii.Error, ValueError):
+            payload = None
+    if payload is None:
+        match = SERIALIZED_V1_RE.search(line)
+        if match:
+            raw = next((g for g in match.groups() if g), "")
+            payload = raw.replace('\\"', '"').replace("\\'", "'")
+    if not payload:
+        return []
+    try:
+        obj = json.loads(payload)
+    except (json.JSONDecodeError, RecursionError):
+        return []
+    out: list[NamedError] = []
+    depth = 0
+    while isinstance(obj, dict) and depth < 10:
+        options = obj.get("options") if isinstance(obj.get("options"), dict) else obj
+        name = obj.get("name")
+        if isinstance(name, str) and name:
+            out.append(NamedError(
+                name=name, message=str(options.get("message", ""))[:2000],
+                resolution=str(options.get("resolution", "") or "")[:2000], depth=depth, line=line[:300],
+            ))
+        obj = obj.get("cause")
+        depth += 1
+    return out
+
+
+def _parse_errors(lines: list[str]) -> list[NamedError]:
+    errors: list[NamedError] = []
+    last: NamedError | None = None
+    for line in lines:
+        stripped = line.strip()
+        if "serializedError" in line:
+            errors.extend(_serialized_errors(line))
+            continue
+        cause = CAUSED_BY_RE.search(stripped)
+        if cause and cause.group("name"):
+            last = NamedError(cause.group("name"), cause.group("message").strip(), depth=(last.depth + 1 if last else 1), line=stripped)
+            errors.append(last)
+            continue
+        named = NAMED_ERROR_RE.search(stripped) or HOSTING_ERROR_RE.match(stripped)
+        if named and not (cause and not cause.group("name") and named.start() > 0):
+            last = NamedError(named.group("name"), named.group("message").strip(), line=stripped)
+            errors.append(last)
+            continue
+        res = RESOLUTION_RE.match(stripped)
+        if res and last is not None and not last.resolution:
+            last.resolution = res.group("text").strip()
+    return errors
+
+
+_ENTITY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("secret_name", re.compile(r"The secret (?P<v>[A-Za-z0-9_./-]+) specified in the backend")),
+    ("secret_name", re.compile(r"Failed to retrieve backend secret (?P<v>[A-Za-z0-9_-]+) for")),
+    ("secret_name", re.compile(r"\bsecret\(\s*['\"](?P<v>[A-Za-z0-9_-]+)['\"]\s*\)")),
+    ("secret_name", re.compile(r"/amplify/[^/\s]+/[^/\s]+/(?P<v>[A-Z][A-Z0-9_]+)\b")),
+    ("function_name", re.compile(r"\$amplify/env/(?P<v>[A-Za-z0-9_-]+)")),
+    ("function_name", re.compile(r"amplify/functions/(?P<v>[A-Za-z0-9_-]+)/")),
+    ("function_name", re.compile(r"defineFunction\(\s*\{[^}]*?\bname:\s*['\"](?P<v>[A-Za-z0-9_-]+)['\"]", re.S)),
+    ("function_name", re.compile(r"allow\.resource\(\s*(?P<v>[A-Za-z0-9_]+)\s*\)")),
+    ("model_name", re.compile(r"on type '?(?P<v>[A-Z][A-Za-z0-9_]+)'?")),
+    ("model_name", re.compile(r"tables\[\s*['\"](?P<v>[A-Za-z0-9_]+)['\"]\s*\]")),
+    ("model_name", re.compile(r"\b(?P<v>[A-Z][A-Za-z0-9]+):\s*a\s*\.\s*model\(")),
+    ("field_name", re.compile(r"Not Authorized to access (?P<v>[A-Za-z0-9_]+) on type")),
+    ("stack_name", re.compile(r"\b(?P<v>amplify-[a-z0-9]+-[a-z0-9-]*(?:sandbox|branch)-[a-z0-9]+)\b")),
+    ("stack_name", re.compile(r"\bStack:?\s*(?:arn:aws:cloudformation:[^:]+:\d+:stack/)?(?P<v>amplify-[A-Za-z0-9-]+)")),
+    ("region", re.compile(r"\b(?P<v>(?:us|eu|ap|sa|ca|me|af|il|mx)-(?:north|south|east|west|central|northeast|southeast|northwest|southwest)-\d)\b")),
+    ("account_id", re.compile(r"(?:aws://|arn:aws:[a-z0-9-]+:[a-z0-9-]*:)(?P<v>\d{12})\b")),
+    ("bucket_name", re.compile(r"\bbucket[: ]+['\"]?(?P<v>[a-z0-9][a-z0-9.-]{2,62})['\"]?", re.I)),
+]
+
+
+def extract_entities(lines: Iterable[str]) -> dict[str, str]:
+    text = "\n".join(lines)
+    found: dict[str, str] = {}
+    for name, pattern in _ENTITY_PATTERNS:
+        if name in found:
+            continue
+        match = pattern.search(text)
+        if match:
+            found[name] = match.group("v")
+    return found
+
+
+def _evidence(lines: list[str], errors: list[NamedError], limit: int = 12) -> list[str]:
+    picked: list[str] = []
+
+    def add(line: str) -> None:
+        line = line.strip()
+        if line and line not in picked and len(picked) < limit:
+            picked.append(line[:500])
+
+    for err in sorted(errors, key=lambda e: -e.depth):
+        add(err.line if err.line and "serializedError" not in err.line else f"[{err.name}] {err.message}")
+    for line in lines:
+        if STACK_LINE_RE.match(line):
+            continue
+        if INTERESTING_RE.search(line) or CFN_EVENT_RE.search(line):
+            add(line)
+    if not picked:
+        for line in [l for l in lines if l.strip()][-limit:]:
+            add(line)
+    return picked
+
+
+def parse_log(text: str, redactor: Redactor | None = None, truncated: bool = False) -> ParsedLog:
+    redactor = redactor or Redactor()
+    lines = [redactor.redact(line) for line in normalise(text)]
+    errors = _parse_errors(lines)
+    for err in errors:
+        err.message = redactor.redact(err.message)
+        err.resolution = redactor.redact(err.resolution)
+    return ParsedLog(
+        lines=lines, errors=errors, evidence=_evidence(lines, errors),
+        entities=extract_entities(lines), redactions=redactor.count, truncated=truncated,
+    )

@@ -1,0 +1,210 @@
+"""Retrieval: exact keys first (error names, signatures), then BM25 and dense, fused."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+try:  # Python 3.11+
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+    import re._constants as sre_constants  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover
+    import sre_constants  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef]
+
+from .bm25 import BM25
+from .chunking import Chunk, chunk_all, tokenize
+from .logs import ParsedLog
+from .recipes import Recipe
+
+RRF_K = 60
+MAX_SCAN_LINES = 4000
+GENERIC_PENALTY = 2.5
+
+
+@dataclass
+class Match:
+    recipe: Recipe
+    score: float = 0.0
+    confidence: str = "low"
+    matched_by: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    exact: float = 0.0
+    lexical: float = 0.0
+    dense: float | None = None
+    fused: float = 0.0
+
+
+@dataclass
+class Thresholds:
+    dense_low: float = 0.50
+    dense_medium: float = 0.62
+    lexical_floor: float = 0.0
+
+
+def _literal_runs(parsed) -> list[str]:
+    runs, current = [], []
+    for op, arg in parsed:
+        if op is sre_constants.LITERAL:
+            current.append(chr(arg))
+            continue
+        if op is sre_constants.SUBPATTERN and arg[-1] is not None:
+            inner = _literal_runs(arg[-1])
+            if len(inner) == 1 and _is_all_literal(arg[-1]):
+                current.append(inner[0])
+                continue
+        runs.append("".join(current))
+        current = []
+    runs.append("".join(current))
+    return [r for r in runs if r]
+
+
+def _is_all_literal(parsed) -> bool:
+    return all(op is sre_constants.LITERAL for op, _ in parsed)
+
+
+def _required(items: list) -> list[str] | None:
+    if len(items) == 1 and items[0][0] is sre_constants.BRANCH:
+        out = []
+        for branch in items[0][1][1]:
+            found = _required(list(branch))
+            if found is None:
+                return None
+            out.extend(found)
+        return out
+    if len(items) == 1 and items[0][0] is sre_constants.SUBPATTERN and items[0][1][-1] is not None:
+        return _required(list(items[0][1][-1]))
+    best = max(_literal_runs(items), key=len, default="")
+    return [best.lower()] if len(best) >= 4 else None
+
+
+def required_literals(pattern: str) -> list[str] | None:
+    """Lower-case strings of which at least one must occur for ``pattern`` to match."""
+    try:
+        parsed = sre_parse.parse(pattern, re.IGNORECASE)
+    except re.error:
+        return None
+    return _required(list(parsed))
+
+
+class Retriever:
+    """Ranks recipes for a parsed log. ``dense`` is called lazily, only when needed."""
+
+    def __init__(self, recipes: list[Recipe], dense: Callable[[str, int], list[tuple[str, float]]] | None = None,
+                 thresholds: Thresholds | None = None) -> None:
+        self.recipes = {r.id: r for r in recipes}
+        self.dense = dense
+        self.thresholds = thresholds or Thresholds()
+        self.by_error: dict[str, list[Recipe]] = {}
+        for recipe in recipes:
+            for name in recipe.amplify_errors:
+                self.by_error.setdefault(name, []).append(recipe)
+        self.signatures = [
+            (recipe, compiled, required_literals(compiled.pattern))
+            for recipe in recipes for compiled in recipe.compiled
+        ]
+        self.chunks: list[Chunk] = chunk_all(recipes)
+        self.bm25 = BM25([tokenize(c.text) for c in self.chunks])
+        self.known_names = re.compile(r"\b(" + "|".join(sorted(map(re.escape, self.by_error), key=len, reverse=True)) + r")\b") if self.by_error else None
+
+    # ------------------------------------------------------------ stages
+
+    def exact(self, parsed: ParsedLog) -> dict[str, Match]:
+        found: dict[str, Match] = {}
+
+        def hit(recipe: Recipe, score: float, how: str, line: str) -> None:
+            match = found.setdefault(recipe.id, Match(recipe))
+            match.exact += score if how not in match.matched_by else score * 0.1
+            if how not in match.matched_by:
+                match.matched_by.append(how)
+            line = line.strip()[:500]
+            if line and line not in match.evidence and len(match.evidence) < 5:
+                match.evidence.append(line)
+
+        for err in parsed.errors:
+            for recipe in self.by_error.get(err.name, []):
+                hit(recipe, 2.0 + 0.5 * min(err.depth, 4), "error-name", err.line if "serializedError" not in err.line else f"[{err.name}] {err.message}")
+        lines = self._scan_lines(parsed)
+        text = "\n".join(lines).lower()
+        for recipe, compiled, literals in self.signatures:
+            if literals is not None and not any(lit in text for lit in literals):
+                continue
+            for line in lines:
+                if compiled.search(line):
+                    hit(recipe, 3.0, "signature", line)
+                    break
+        if self.known_names is not None:
+            parsed_names = set(parsed.error_names)
+            for line in lines:
+                for name in set(self.known_names.findall(line)) - parsed_names:
+                    for recipe in self.by_error[name]:
+                        hit(recipe, 1.5, "error-name", line)
+        for match in found.values():
+            if match.recipe.generic:
+                match.exact -= GENERIC_PENALTY
+        return found
+
+    def _scan_lines(self, parsed: ParsedLog) -> list[str]:
+        lines = [l for l in parsed.lines if l.strip()]
+        if len(lines) <= MAX_SCAN_LINES:
+            return lines
+        return lines[:200] + lines[-(MAX_SCAN_LINES - 200):]
+
+    def lexical(self, query: str, limit: int = 20) -> list[tuple[str, float]]:
+        tokens = tokenize(query)
+        if not tokens:
+            return []
+        return self._aggregate(enumerate(self.bm25.scores(tokens)), limit)
+
+    def _aggregate(self, scored, limit: int) -> list[tuple[str, float]]:
+        best: dict[str, float] = {}
+        for i, score in scored:
+            rid = self.chunks[i].recipe_id if isinstance(i, int) else i
+            if score > best.get(rid, 0.0):
+                best[rid] = score
+        return sorted(best.items(), key=lambda kv: -kv[1])[:limit]
+
+    # ------------------------------------------------------------ fusion
+
+    def retrieve(self, parsed: ParsedLog, query: str, top_k: int = 3, dense: str = "auto") -> list[Match]:
+        """``dense``: "auto" (only when no specific exact match), "always" or "never"."""
+        matches = self.exact(parsed)
+        specific = any(m.exact > 0 for m in matches.values())
+        rankings: list[list[str]] = []
+        lexical = self.lexical(query)
+        for rid, score in lexical:
+            matches.setdefault(rid, Match(self.recipes[rid])).lexical = score
+        rankings.append([rid for rid, _ in lexical])
+        if self.dense is not None and (dense == "always" or (dense == "auto" and not specific)):
+            ranked = self.dense(query, 20)
+            for rid, cos in ranked:
+                matches.setdefault(rid, Match(self.recipes[rid])).dense = cos
+            rankings.append([rid for rid, _ in ranked])
+        exact_order = sorted((m for m in matches.values() if m.matched_by), key=lambda m: -m.exact)
+        rankings.insert(0, [m.recipe.id for m in exact_order])
+        for ranking in rankings:
+            for rank, rid in enumerate(ranking):
+                matches[rid].fused += 1.0 / (RRF_K + rank + 1)
+        top_lex = [rid for rid, _ in lexical[:3]]
+        for match in matches.values():
+            self._calibrate(match, top_lex, lexical[0][1] if lexical else 0.0)
+        ordered = sorted(matches.values(), key=lambda m: (-(max(m.exact, 0) + (0.5 if m.matched_by else 0)), -m.fused))
+        return [m for m in ordered if m.confidence != "none"][:top_k]
+
+    def _calibrate(self, match: Match, top_lex: list[str], best_lex: float) -> None:
+        t = self.thresholds
+        if match.lexical > 0 and "lexical" not in match.matched_by:
+            match.matched_by.append("lexical")
+        if match.dense is not None and match.dense >= t.dense_low and "semantic" not in match.matched_by:
+            match.matched_by.append("semantic")
+        if match.exact > 0 and not match.recipe.generic:
+            match.confidence, match.score = "high", min(1.0, 0.9 + 0.02 * match.exact)
+        elif {"error-name", "signature"} & set(match.matched_by):
+            match.confidence, match.score = "medium", 0.75
+        elif match.dense is not None and match.dense >= t.dense_medium and match.recipe.id in top_lex:
+            match.confidence, match.score = "medium", round(match.dense, 4)
+        elif match.dense is not None and match.dense >= t.dense_low:
+            match.confidence, match.score = "low", round(match.dense, 4)
+        else:
+            match.confidence, match.score = "none", round(match.dense or 0.0, 4)

@@ -1,0 +1,60 @@
+from assistant.logs import parse_log
+from assistant.retrieve import required_literals
+
+WRAPPED = """[BackendBuildError] Unable to deploy due to CDK Assembly Error
+  ∟ Caused by: [SecretNotSetError] The secret GOOGLE_CLIENT_ID specified in the backend does not exist.
+Resolution: Create secrets using the command npx ampx sandbox secret set."""
+
+DJANGO = """Traceback (most recent call last):
+  File "/app/shop/views.py", line 42, in checkout
+    order = Order.objects.get(pk=order_id)
+django.db.utils.OperationalError: no such table: shop_order"""
+
+
+def diagnose(engine, text, **kw):
+    return engine.diagnose(text, use_llm=False, **kw)
+
+
+def test_the_cause_under_a_wrapper_ranks_above_the_wrapper(engine):
+    answer = diagnose(engine, WRAPPED)
+    best = answer.matches[0]
+    assert "SecretNotSetError" in best.recipe.amplify_errors
+    assert best.confidence == "high"
+    assert "error-name" in best.matched_by
+    wrappers = [m for m in answer.matches if "BackendBuildError" in m.recipe.amplify_errors]
+    assert all(m.confidence != "high" for m in wrappers)
+
+
+def test_signature_match_fills_placeholders_from_the_log(engine):
+    answer = diagnose(engine, "Invoke Error: The data environment variables are malformed. "
+                              "Expected string values for: AMPLIFY_DATA_GRAPHQL_ENDPOINT.\n"
+                              "at handler (file:///var/task/index.mjs:3:9) amplify/functions/sendDigest/handler.ts")
+    best = answer.matches[0]
+    assert best.recipe.id == "function-data-access-missing-allow-resource"
+    assert "signature" in best.matched_by
+    assert "allow.resource(sendDigest)" in answer.section(best, "Fix")
+    assert "{{" not in answer.section(best, "Fix")
+
+
+def test_an_exact_match_needs_no_dense_stage(engine):
+    answer = diagnose(engine, WRAPPED)
+    assert all(m.dense is None for m in answer.matches)
+
+
+def test_a_question_is_answered_by_meaning(engine):
+    answer = diagnose(engine, "how do I run a function every day on a schedule", dense="always")
+    assert "scheduled-function" in [m.recipe.id for m in answer.matches]
+
+
+def test_another_framework_gets_no_recipe(engine):
+    answer = diagnose(engine, DJANGO)
+    assert answer.matches == []
+    assert not answer.matched
+
+
+def test_required_literals_prefilter():
+    assert required_literals("The data environment variables are malformed") == ["the data environment variables are malformed"]
+    assert required_literals(r"(Has the environment been bootstrapped)|(Is this account bootstrapped)") == [
+        "has the environment been bootstrapped", "is this account bootstrapped"]
+    assert required_literals(r"a|b") is None
+    assert required_literals(r"^\s*x") is None
