@@ -14,7 +14,8 @@ from .grounding import Checked, Grounder, SENTENCE_END_RE
 from .llm import Backend, LlamaCppBackend
 from .logs import ParsedLog, parse_log
 from .prompts import explain_messages
-from .recipes import Recipe, fill_placeholders, load_recipes
+from .kbcache import load_knowledge
+from .recipes import Recipe, fill_placeholders
 from .redact import Redactor
 from .retrieve import Match, Retriever
 
@@ -71,12 +72,14 @@ class Engine:
     def __init__(self, settings: Settings, backend: Backend | None = None, embedder: Embedder | None = None,
                  on_index_progress: Callable[[str], Progress | None] | None = None) -> None:
         self.settings = settings
-        self.recipes = load_recipes(settings.knowledge_dir)
+        knowledge = load_knowledge(settings.knowledge_dir, settings.index_dir)
+        self.recipes = knowledge.recipes
         self._embedder = embedder
         self._backend = backend
         self._dense: dense_index.DenseIndex | None = None
         self.on_index_progress = on_index_progress
-        self.retriever = Retriever(self.recipes, dense=self._dense_search)
+        self.retriever = Retriever(self.recipes, dense=self._dense_search, chunks=knowledge.chunks,
+                                   tokens=knowledge.tokens, literals=knowledge.literals)
 
     # ------------------------------------------------------------ lazy parts
 
@@ -126,7 +129,9 @@ class Engine:
 
     def diagnose(self, text: str, label: str = "-", use_llm: bool | None = None, truncated: bool = False,
                  project_entities: dict[str, str] | None = None, dense: str = "auto",
-                 on_sentence: Callable[[str], None] | None = None) -> Answer:
+                 on_sentence: Callable[[str], None] | None = None, require_context: bool = True) -> Answer:
+        """Diagnose ``text``. ``require_context``: answer a log that never mentions Amplify only
+        through error names and signatures (questions to ``search`` pass False)."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         redactor = Redactor()
@@ -134,6 +139,10 @@ class Engine:
         timings["parse"] = (time.perf_counter() - started) * 1000
         t0 = time.perf_counter()
         matches = self.retriever.retrieve(parsed, parsed.query_text(), self.settings.top_k, dense=dense)
+        if require_context and not parsed.amplify_context:
+            # Nothing in the input mentions Amplify: resemblance alone is not enough to answer,
+            # only an error name or a recipe's own signature is.
+            matches = [m for m in matches if {"error-name", "signature"} & set(m.matched_by)]
         timings["retrieve"] = (time.perf_counter() - t0) * 1000
         entities = dict(project_entities or {})
         entities.update(parsed.entities)

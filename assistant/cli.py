@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import traceback
@@ -182,7 +183,7 @@ def search(
 
     def body() -> int:
         engine = _engine(_settings(no_llm=True, top=top))
-        answer = engine.diagnose(" ".join(query), label="query", use_llm=False, dense="always")
+        answer = engine.diagnose(" ".join(query), label="query", use_llm=False, dense="always", require_context=False)
         if fmt is Format.json:
             out.print(json_line(answer), markup=False, soft_wrap=True)
         else:
@@ -207,6 +208,46 @@ def show(recipe_id: str = typer.Argument(..., help="A recipe id, as printed by e
             hint = f"did you mean {', '.join(close)}?" if close else "list recipes with `ampfix search WORDS`"
             raise BadInputError(f"no recipe with id {recipe_id!r}", hint)
         out.print(recipe.path.read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True)
+        return 0
+
+    _guard(body)
+
+
+# ------------------------------------------------------------------ eval
+
+DEFAULT_CASES = Path(__file__).resolve().parent.parent / "evals" / "cases"
+
+
+@app.command("eval")
+def eval_(
+    cases: List[Path] = typer.Option(None, "--cases", help="Case files (JSON Lines); all of evals/cases by default."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="text (a table), json or markdown."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Also write a Markdown report to this file."),
+    llm: bool = typer.Option(False, "--llm", help="Run the bundled model too, to measure the grounding check."),
+) -> None:
+    """Score diagnosis on real cases: hit@1, hit@3, MRR, no-recipe precision/recall, latency."""
+
+    def body() -> int:
+        from .evaluate import load_cases, markdown_report, run, table
+
+        paths = list(cases or sorted(DEFAULT_CASES.glob("*.jsonl")))
+        if not paths:
+            raise BadInputError("no case files found", "pass --cases FILE.jsonl")
+        loaded = load_cases(paths)
+        engine = _engine(_settings(no_llm=not llm))
+        bar = Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       console=err, transient=True)
+        with bar:
+            task = bar.add_task("eval", total=len(loaded))
+            result = run(engine, loaded, use_llm=llm, progress=lambda d, t: bar.update(task, completed=d))
+        if report:
+            report.write_text(markdown_report(result), encoding="utf-8")
+        if fmt is Format.json:
+            out.print(json.dumps(result), markup=False, soft_wrap=True)
+        elif fmt is Format.markdown:
+            out.print(markdown_report(result), markup=False, soft_wrap=True)
+        else:
+            out.print(table(result), markup=False, soft_wrap=True)
         return 0
 
     _guard(body)

@@ -39,6 +39,12 @@ INTERESTING_RE = re.compile(
     r"missing|not found|timed out|resolution:|caused by|serializedError|rollback|\bwarn|✖|❌|⚠",
     re.I,
 )
+AMPLIFY_CONTEXT_RE = re.compile(
+    r"amplify|ampx|\bappsync\b|cdk[-_.]?(?:bootstrap|toolkit|\.out|assembly)|aws-cdk|cdk bootstrap|hnb659fds|"
+    r"\bdefine(?:Auth|Data|Function|Storage|Backend)\b|\ba\.(?:schema|model|query|mutation)\(|generateClient|"
+    r"\$amplify|AMPLIFY_|aws-exports|sandbox secret|not been bootstrapped",
+    re.I,
+)
 MAX_LINE_CHARS = 4000
 KEEP_HEAD = 200
 KEEP_TAIL = 1500
@@ -62,6 +68,7 @@ class ParsedLog:
     entities: dict[str, str] = field(default_factory=dict)
     redactions: int = 0
     truncated: bool = False
+    amplify_context: bool = True
 
     @property
     def error_names(self) -> list[str]:
@@ -309,4 +316,5 @@ def parse_log(text: str, redactor: Redactor | None = None, truncated: bool = Fal
     return ParsedLog(
         lines=lines, errors=errors, evidence=_evidence(lines, errors),
         entities=extract_entities(lines), redactions=redactor.count, truncated=truncated,
+        amplify_context=any(AMPLIFY_CONTEXT_RE.search(line) for line in lines),
     )

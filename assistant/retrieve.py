@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 try:  # Python 3.11+
@@ -20,7 +21,7 @@ from .recipes import Recipe
 
 RRF_K = 60
 MAX_SCAN_LINES = 4000
-GENERIC_PENALTY = 2.5
+GENERIC_PENALTY = 10.0
 
 
 @dataclass
@@ -88,11 +89,44 @@ def required_literals(pattern: str) -> list[str] | None:
     return _required(list(parsed))
 
 
+@lru_cache(maxsize=None)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_LITERAL_CHARS = re.compile(r"[A-Za-z0-9 _:'\"/.,-]*")
+
+
+def signature_literals(pattern: str) -> list[str] | None:
+    """``required_literals``, with a fast path for patterns that are plain text."""
+    if _LITERAL_CHARS.fullmatch(pattern) and len(pattern) >= 4 and "." not in pattern:
+        return [pattern.lower()]
+    return required_literals(pattern)
+
+
+CAUSE_LINE_RE = re.compile(r"^\s*(?:∟\s*)?Caused by:", re.I)
+TOP_ERROR_RE = re.compile(r"^\s*(?:\S+\s+)?\[[A-Z][A-Za-z0-9]*(?:Error|Fault|Exception)\]")
+
+
+def _cause_depths(lines: list[str]) -> list[int]:
+    """How deep in a ``Caused by:`` chain each line sits (0 for the top error and plain lines)."""
+    depths, depth = [], 0
+    for line in lines:
+        if CAUSE_LINE_RE.match(line):
+            depth += 1
+        elif TOP_ERROR_RE.match(line):
+            depth = 0
+        depths.append(depth)
+    return depths
+
+
+
 class Retriever:
     """Ranks recipes for a parsed log. ``dense`` is called lazily, only when needed."""
 
     def __init__(self, recipes: list[Recipe], dense: Callable[[str, int], list[tuple[str, float]]] | None = None,
-                 thresholds: Thresholds | None = None) -> None:
+                 thresholds: Thresholds | None = None, chunks: list[Chunk] | None = None,
+                 tokens: list[list[str]] | None = None, literals: dict[str, list[str] | None] | None = None) -> None:
         self.recipes = {r.id: r for r in recipes}
         self.dense = dense
         self.thresholds = thresholds or Thresholds()
@@ -100,12 +134,13 @@ class Retriever:
         for recipe in recipes:
             for name in recipe.amplify_errors:
                 self.by_error.setdefault(name, []).append(recipe)
+        known = literals or {}
         self.signatures = [
-            (recipe, compiled, required_literals(compiled.pattern))
-            for recipe in recipes for compiled in recipe.compiled
+            (recipe, pattern, known[pattern] if pattern in known else signature_literals(pattern))
+            for recipe in recipes for pattern in recipe.signatures
         ]
-        self.chunks: list[Chunk] = chunk_all(recipes)
-        self.bm25 = BM25([tokenize(c.text) for c in self.chunks])
+        self.chunks: list[Chunk] = chunks if chunks is not None else chunk_all(recipes)
+        self.bm25 = BM25(tokens if tokens is not None else [tokenize(c.text) for c in self.chunks])
         self.known_names = re.compile(r"\b(" + "|".join(sorted(map(re.escape, self.by_error), key=len, reverse=True)) + r")\b") if self.by_error else None
 
     # ------------------------------------------------------------ stages
@@ -124,15 +159,17 @@ class Retriever:
 
         for err in parsed.errors:
             for recipe in self.by_error.get(err.name, []):
-                hit(recipe, 2.0 + 0.5 * min(err.depth, 4), "error-name", err.line if "serializedError" not in err.line else f"[{err.name}] {err.message}")
+                hit(recipe, 4.0 + 1.0 * min(err.depth, 4), "error-name", err.line if "serializedError" not in err.line else f"[{err.name}] {err.message}")
         lines = self._scan_lines(parsed)
+        depths = _cause_depths(lines)
         text = "\n".join(lines).lower()
-        for recipe, compiled, literals in self.signatures:
+        for recipe, pattern, literals in self.signatures:
             if literals is not None and not any(lit in text for lit in literals):
                 continue
-            for line in lines:
+            compiled = _compiled(pattern)
+            for line, depth in zip(lines, depths):
                 if compiled.search(line):
-                    hit(recipe, 3.0, "signature", line)
+                    hit(recipe, 3.5 + 1.0 * min(depth, 4), "signature", line)
                     break
         if self.known_names is not None:
             parsed_names = set(parsed.error_names)
@@ -140,10 +177,16 @@ class Retriever:
                 for name in set(self.known_names.findall(line)) - parsed_names:
                     for recipe in self.by_error[name]:
                         hit(recipe, 1.5, "error-name", line)
-        for match in found.values():
-            if match.recipe.generic:
-                match.exact -= GENERIC_PENALTY
+        self._demote_wrappers(found)
         return found
+
+    @staticmethod
+    def _demote_wrappers(found: dict[str, Match]) -> None:
+        """A wrapper recipe (``generic``) yields to any specific recipe the log matched."""
+        if any(not m.recipe.generic for m in found.values()):
+            for match in found.values():
+                if match.recipe.generic:
+                    match.exact -= GENERIC_PENALTY
 
     def _scan_lines(self, parsed: ParsedLog) -> list[str]:
         lines = [l for l in parsed.lines if l.strip()]
