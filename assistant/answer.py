@@ -138,7 +138,8 @@ class Engine:
         parsed = parse_log(text, redactor, truncated)
         timings["parse"] = (time.perf_counter() - started) * 1000
         t0 = time.perf_counter()
-        matches = self.retriever.retrieve(parsed, parsed.query_text(), self.settings.top_k, dense=dense)
+        matches = self.retriever.retrieve(parsed, parsed.query_text(), self.settings.top_k, dense=dense,
+                                          question=not require_context)
         if require_context and not parsed.amplify_context:
             # Nothing in the input mentions Amplify: resemblance alone is not enough to answer,
             # only an error name or a recipe's own signature is.

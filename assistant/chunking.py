@@ -9,7 +9,7 @@ from .recipes import Recipe
 
 MAX_CHARS = 600
 SECTIONS = ("Symptoms", "Cause", "Fix", "Verify")
-SETTINGS = {"max_chars": MAX_CHARS, "sections": list(SECTIONS), "scheme": "title+section/paragraphs, code removed", "max_tokens": 128}
+SETTINGS = {"max_chars": MAX_CHARS, "sections": list(SECTIONS), "scheme": "title, keys, title+section/paragraphs, code removed", "max_tokens": 128}
 CODE_RE = re.compile(r"```.*?(?:```|$)", re.S)
 TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z0-9_$]*|\d+")
 CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -44,7 +44,10 @@ def _paragraphs(body: str, limit: int) -> list[str]:
 def chunk_recipe(recipe: Recipe, max_chars: int = MAX_CHARS) -> list[Chunk]:
     head = f"{recipe.title}\n"
     names = " ".join(recipe.amplify_errors)
-    chunks = [Chunk(recipe.id, "Title", f"{recipe.title}. {names} {' '.join(recipe.tags)}".strip())]
+    chunks = [
+        Chunk(recipe.id, "Title", recipe.title),
+        Chunk(recipe.id, "Keys", f"{recipe.title}. {names} {' '.join(recipe.tags)}".strip()),
+    ]
     for section in SECTIONS:
         body = CODE_RE.sub(" ", recipe.section(section))
         for part in _paragraphs(body, max_chars):

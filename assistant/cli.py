@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__
-from .answer import Answer, Engine, project_entities
+from .answer import Answer, Engine
+from .doctor.explain import apply_findings, project_entities as doctor_entities
 from .config import Settings, load_settings
 from .errors import AmpfixError, BadInputError, ExitStatus
 from .logs import read_input
@@ -107,6 +108,7 @@ def _explain_one(engine: Engine, source: str, fmt: Format, entities: dict, sever
     stream = fmt is Format.text and engine.settings.use_llm
     answer = engine.diagnose(text, label=source, truncated=truncated, project_entities=entities,
                              use_llm=False if stream else None)
+    apply_findings(answer, entities)
     if fmt is Format.json:
         out.print(json_line(answer), markup=False, soft_wrap=True, highlight=False)
     elif fmt is Format.markdown:
@@ -153,7 +155,7 @@ def explain(
         if project is not None and not project.is_dir():
             raise BadInputError(f"--project {project} is not a folder", "pass the folder that holds amplify/")
         engine = _engine(_settings(no_llm, model, top))
-        entities = project_entities(project) if project else {}
+        entities = doctor_entities(project) if project else {}
         codes = []
         for source in sources:
             try:
@@ -209,6 +211,55 @@ def show(recipe_id: str = typer.Argument(..., help="A recipe id, as printed by e
             raise BadInputError(f"no recipe with id {recipe_id!r}", hint)
         out.print(recipe.path.read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True)
         return 0
+
+    _guard(body)
+
+
+# ------------------------------------------------------------------ chat
+
+@app.command()
+def chat(
+    no_llm: bool = typer.Option(False, "--no-llm", help="Recipe answers only, without the model's narrative."),
+    model: Optional[str] = typer.Option(None, "--model", help="A GGUF model file to use instead of the bundled one."),
+) -> None:
+    """An interactive session: paste logs, ask questions and follow-ups."""
+
+    def body() -> int:
+        from .chat import run as run_chat
+        from .conversation import Conversation
+
+        engine = _engine(_settings(no_llm, model))
+        run_chat(Conversation(engine), out, engine.settings.home)
+        return 0
+
+    _guard(body)
+
+
+# ------------------------------------------------------------------ doctor
+
+@app.command()
+def doctor(
+    directory: Path = typer.Argument(Path("."), help="The project folder, the one that holds amplify/."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="text, markdown or json."),
+    no_patch: bool = typer.Option(False, "--no-patch", help="Leave the suggested patches out of the text."),
+) -> None:
+    """Find Amplify Gen 2 mistakes in a project before they fail (exit 5: errors, 4: warnings only)."""
+
+    def body() -> int:
+        from .doctor import diagnose_project, report
+
+        if directory.is_dir() and not (directory / "amplify").is_dir():
+            raise BadInputError(f"{directory} has no amplify/ folder",
+                                "pass the Gen 2 project folder, the one with amplify/backend.ts")
+        findings = diagnose_project(directory)
+        if fmt is Format.json:
+            from .doctor.checks import CHECKS
+            out.print(report.as_json(str(directory), findings, len(CHECKS)), markup=False, soft_wrap=True)
+        elif fmt is Format.markdown:
+            out.print(report.markdown(findings), markup=False, soft_wrap=True, highlight=False)
+        else:
+            out.print(report.text(findings, show_patches=not no_patch), markup=False, soft_wrap=True, highlight=False)
+        return int(report.exit_status(findings))
 
     _guard(body)
 

@@ -10,6 +10,8 @@ class ExitStatus(IntEnum):
     ERROR = 1
     BAD_INPUT = 2
     NO_MATCH = 3
+    DOCTOR_WARNINGS = 4  # ampfix doctor: the worst finding is a warning
+    DOCTOR_ERRORS = 5  # ampfix doctor: at least one finding is an error
 
 
 class AmpfixError(Exception):

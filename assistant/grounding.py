@@ -27,6 +27,8 @@ FILLER = frozenset(
     "problem solution occurs happen happens means sure just only some more most very".split()
 )
 MIN_SUPPORT = 0.85
+LABEL_RE = re.compile(r"^(?:answer|problem|solution|error|cause|fix|background|topic)\s*:\s*", re.I)
+LIST_TAIL_RE = re.compile(r"\s+\d+\.$|^\d+\.\s+")
 
 
 @dataclass
@@ -91,7 +93,10 @@ class Grounder:
         return True
 
     def check_sentence(self, sentence: str, result: Checked) -> str | None:
-        sentence = sentence.strip()
+        sentence = LABEL_RE.sub("", LIST_TAIL_RE.sub("", sentence.strip())).strip()
+        if sentence.endswith(":"):
+            result.dropped.append(sentence)
+            return None
         if not sentence or sentence in result.kept:
             return None
         if len(sentence) < 12 or not self.supported(sentence) or not self.grounded(sentence):

@@ -11,7 +11,9 @@ SYSTEM = "You are a concise assistant. Answer in two sentences using only the gi
 
 def _first_paragraph(text: str, limit: int) -> str:
     """The prose of a section, code removed, cut at a sentence end near ``limit``."""
-    text = " ".join(re.sub(r"```.*?(?:```|$)", " ", text, flags=re.S).split())
+    text = re.sub(r"```.*?(?:```|$)", " ", text, flags=re.S)
+    text = re.sub(r"^\s*(?:\d+\.|[-*])\s+", "", text, flags=re.M)
+    text = " ".join(text.split())
     if len(text) <= limit:
         return text
     cut = text[:limit]

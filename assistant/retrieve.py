@@ -41,7 +41,10 @@ class Match:
 class Thresholds:
     dense_low: float = 0.50
     dense_medium: float = 0.62
-    lexical_floor: float = 0.0
+
+
+LOG_THRESHOLDS = Thresholds()
+QUESTION_THRESHOLDS = Thresholds(dense_low=0.42, dense_medium=0.50)
 
 
 def _literal_runs(parsed) -> list[str]:
@@ -129,7 +132,7 @@ class Retriever:
                  tokens: list[list[str]] | None = None, literals: dict[str, list[str] | None] | None = None) -> None:
         self.recipes = {r.id: r for r in recipes}
         self.dense = dense
-        self.thresholds = thresholds or Thresholds()
+        self.thresholds = thresholds
         self.by_error: dict[str, list[Recipe]] = {}
         for recipe in recipes:
             for name in recipe.amplify_errors:
@@ -210,8 +213,10 @@ class Retriever:
 
     # ------------------------------------------------------------ fusion
 
-    def retrieve(self, parsed: ParsedLog, query: str, top_k: int = 3, dense: str = "auto") -> list[Match]:
-        """``dense``: "auto" (only when no specific exact match), "always" or "never"."""
+    def retrieve(self, parsed: ParsedLog, query: str, top_k: int = 3, dense: str = "auto",
+                 question: bool = False) -> list[Match]:
+        """``dense``: "auto" (only when no specific exact match), "always" or "never".
+        ``question``: the input is a question in words, not a log (looser meaning thresholds)."""
         matches = self.exact(parsed)
         specific = any(m.exact > 0 for m in matches.values())
         rankings: list[list[str]] = []
@@ -230,13 +235,14 @@ class Retriever:
             for rank, rid in enumerate(ranking):
                 matches[rid].fused += 1.0 / (RRF_K + rank + 1)
         top_lex = [rid for rid, _ in lexical[:3]]
+        thresholds = self.thresholds or (QUESTION_THRESHOLDS if question else LOG_THRESHOLDS)
         for match in matches.values():
-            self._calibrate(match, top_lex, lexical[0][1] if lexical else 0.0)
+            self._calibrate(match, top_lex, thresholds)
         ordered = sorted(matches.values(), key=lambda m: (-(max(m.exact, 0) + (0.5 if m.matched_by else 0)), -m.fused))
         return [m for m in ordered if m.confidence != "none"][:top_k]
 
-    def _calibrate(self, match: Match, top_lex: list[str], best_lex: float) -> None:
-        t = self.thresholds
+    @staticmethod
+    def _calibrate(match: Match, top_lex: list[str], t: Thresholds) -> None:
         if match.lexical > 0 and "lexical" not in match.matched_by:
             match.matched_by.append("lexical")
         if match.dense is not None and match.dense >= t.dense_low and "semantic" not in match.matched_by:

@@ -42,6 +42,19 @@ def mappers():
     return [r for r in ROWS if r["kind"] == "mapper" and r.get("pattern") and r["pattern_kind"] != "fallback"]
 
 
+def first_line_pattern(js_pattern: str) -> str:
+    """The part of a mapper pattern that matches within one line, its groups closed."""
+    cut = js_to_python(js_pattern).split("[\\r\\n]")[0]
+    depth = 0
+    for i, char in enumerate(cut):
+        if char == "\\":
+            continue
+        if i and cut[i - 1] == "\\":
+            continue
+        depth += (char == "(") - (char == ")")
+    return cut + ")" * max(depth, 0)
+
+
 def raw_line(row) -> str:
     """A raw line the mapper turns into its error: from the fixture table, else built from the regex."""
     key = f"{row['name']}:{row['line']}"
@@ -49,10 +62,10 @@ def raw_line(row) -> str:
         line = RAW_LINES[key]
     else:
         assert row["pattern_kind"] in TEXT_KINDS, f"add a realistic raw line for {key} to tests/fixtures/mapper_lines.json"
-        line = example(js_to_python(row["pattern"]).split("[\\r\\n]")[0])
+        line = example(first_line_pattern(row["pattern"]))
         assert len(line) >= 16, f"{line!r} is too thin; add a realistic raw line for {key} to mapper_lines.json"
     if row["pattern_kind"] in TEXT_KINDS and row["pattern_kind"] != "substring-all":
-        pattern = js_to_python(row["pattern"]).lstrip("^").split("[\\r\\n]")[0]
+        pattern = first_line_pattern(row["pattern"]).lstrip("^")
         assert re.search(pattern, line), (key, line)
     return line
 
