@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import index as dense_index
-from .config import Settings, embedder_path, model_path
+from .config import Settings, embedder_path
 from .embed import Embedder, Progress, SentenceTransformerEmbedder
 from .grounding import Checked, Grounder, SENTENCE_END_RE
-from .llm import Backend, LlamaCppBackend
+from .llm import Backend, backend_for
 from .logs import ParsedLog, parse_log
 from .prompts import explain_messages
 from .kbcache import load_knowledge
@@ -92,7 +92,7 @@ class Engine:
     @property
     def backend(self) -> Backend:
         if self._backend is None:
-            self._backend = LlamaCppBackend(model_path(self.settings), threads=self.settings.threads)
+            self._backend = backend_for(self.settings)
         return self._backend
 
     def ensure_index(self, force: bool = False) -> dict:

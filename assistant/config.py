@@ -29,7 +29,7 @@ class Settings:
     home: Path = field(default_factory=_default_home)
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     index_dir: Path = PROJECT_ROOT / "index"
-    model: str = ""  # a GGUF path; empty means the bundled model
+    model: str = ""  # llama backend: a GGUF path, empty means the bundled model; openai backend: the model name
     embedder: str = ""  # a sentence-transformers folder; empty means the bundled one
     use_llm: bool = True
     max_tokens: int = 160
@@ -37,6 +37,13 @@ class Settings:
     top_k: int = 3
     max_input_bytes: int = 64 * 1024 * 1024
     threads: int = 0  # 0: all cores
+    backend: str = "llama"  # "llama": a GGUF model in-process; "openai": an OpenAI-compatible server
+    base_url: str = ""  # the openai backend's server, e.g. http://localhost:8080/v1
+    api_key: str = ""  # the openai backend's key, if its server wants one (else OPENAI_API_KEY)
+    timeout: float = 60.0  # seconds the openai backend waits for its server
+    slack_api_url: str = ""  # the Slack Web API base URL; empty means Slack's own
+    slack_channels: str = ""  # channel ids the Slack bot answers in, comma-separated; empty means all
+    slack_queue: int = 8  # questions the Slack bot holds while its one model worker is busy
 
 
 _ENV_TYPES = {f.name: f.type for f in fields(Settings)}

@@ -42,7 +42,7 @@ INTERESTING_RE = re.compile(
 AMPLIFY_CONTEXT_RE = re.compile(
     r"amplify|ampx|\bappsync\b|cdk[-_.]?(?:bootstrap|toolkit|\.out|assembly)|aws-cdk|cdk bootstrap|hnb659fds|"
     r"\bdefine(?:Auth|Data|Function|Storage|Backend)\b|\ba\.(?:schema|model|query|mutation)\(|generateClient|"
-    r"\$amplify|AMPLIFY_|aws-exports|sandbox secret|not been bootstrapped",
+    r"\$amplify|AMPLIFY_|aws-exports|sandbox secret|not been bootstrapped|\bUnauthorizedException\b",
     re.I,
 )
 MAX_LINE_CHARS = 4000

@@ -20,6 +20,7 @@ from .logs import ParsedLog
 from .recipes import Recipe
 
 RRF_K = 60
+STRONG_LEXICAL = 12.0
 MAX_SCAN_LINES = 4000
 GENERIC_PENALTY = 10.0
 
@@ -170,9 +171,10 @@ class Retriever:
             if literals is not None and not any(lit in text for lit in literals):
                 continue
             compiled = _compiled(pattern)
+            specificity = min(0.45, 0.01 * max((len(lit) for lit in literals or ()), default=0))
             for line, depth in zip(lines, depths):
                 if compiled.search(line):
-                    hit(recipe, 3.5 + 1.0 * min(depth, 4), "signature", line)
+                    hit(recipe, 3.5 + 1.0 * min(depth, 4) + specificity, "signature", line)
                     break
         if self.known_names is not None:
             parsed_names = set(parsed.error_names)
@@ -237,12 +239,12 @@ class Retriever:
         top_lex = [rid for rid, _ in lexical[:3]]
         thresholds = self.thresholds or (QUESTION_THRESHOLDS if question else LOG_THRESHOLDS)
         for match in matches.values():
-            self._calibrate(match, top_lex, thresholds)
+            self._calibrate(match, top_lex, lexical[0][1] if lexical else 0.0, thresholds)
         ordered = sorted(matches.values(), key=lambda m: (-(max(m.exact, 0) + (0.5 if m.matched_by else 0)), -m.fused))
         return [m for m in ordered if m.confidence != "none"][:top_k]
 
     @staticmethod
-    def _calibrate(match: Match, top_lex: list[str], t: Thresholds) -> None:
+    def _calibrate(match: Match, top_lex: list[str], best_lex: float, t: Thresholds) -> None:
         if match.lexical > 0 and "lexical" not in match.matched_by:
             match.matched_by.append("lexical")
         if match.dense is not None and match.dense >= t.dense_low and "semantic" not in match.matched_by:
@@ -255,5 +257,8 @@ class Retriever:
             match.confidence, match.score = "medium", round(match.dense, 4)
         elif match.dense is not None and match.dense >= t.dense_low:
             match.confidence, match.score = "low", round(match.dense, 4)
+        elif match.recipe.id in top_lex[:2] and match.lexical >= max(STRONG_LEXICAL, 0.95 * best_lex):
+            # a rare exact term (an exception name) shared by the log and the recipe
+            match.confidence, match.score = "low", round(max(match.dense or 0.0, t.dense_low), 4)
         else:
             match.confidence, match.score = "none", round(match.dense or 0.0, 4)

@@ -3,10 +3,12 @@
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from assistant.answer import project_entities as answer_project_entities
 from assistant.config import load_settings
 from assistant.doctor import diagnose_project
 from assistant.doctor.checks import CHECKS
@@ -171,6 +173,16 @@ def test_cli_json_and_warning_exit_status(tmp_path):
     assert finding["recipe"] == "owner-based-authorization"
 
 
+def test_cli_markdown_for_an_issue_or_chat(tmp_path):
+    root = project(tmp_path, overlays(FIXTURES / "cases" / "storage-path-format.txt")["bad"])
+    result = run_cli("doctor", str(root), "--format", "markdown")
+    out = result.stdout.decode()
+    assert result.returncode == 5
+    assert out.startswith("**ampfix doctor**: 3 errors")
+    assert "- **error** `amplify/storage/resource.ts:8`: storage access path 'docs' of files must end with /*" in out
+    assert "  ```diff" in out
+
+
 def test_cli_clean_project_exits_0_and_a_missing_folder_is_bad_input(tmp_path):
     assert run_cli("doctor", str(BASE)).returncode == 0
     result = run_cli("doctor", str(tmp_path / "nope"))
@@ -184,7 +196,11 @@ def test_cli_says_when_a_folder_is_not_a_gen2_project(tmp_path):
 
 
 def test_explain_fills_the_function_from_the_matching_finding(tmp_path):
-    root = project(tmp_path, overlays(FIXTURES / "cases" / "function-data-client-without-allow-resource.txt")["bad"])
+    files = overlays(FIXTURES / "cases" / "function-data-client-without-allow-resource.txt")["bad"]
+    files["amplify/auth/post-confirmation/handler.ts"] = (
+        "import { env } from '$amplify/env/postConfirmation';\nexport const handler = async (e: unknown) => e;\n")
+    root = project(tmp_path, files)
+    assert answer_project_entities(root)["function_name"] == "postConfirmation"  # names in code alone
     log = tmp_path / "lambda.log"
     log.write_text("ERROR Invoke Error {\"errorType\":\"Error\",\"errorMessage\":\"The data environment variables "
                    "are malformed. Expected string values for: AMPLIFY_DATA_GRAPHQL_ENDPOINT\"}\n")
@@ -192,4 +208,50 @@ def test_explain_fills_the_function_from_the_matching_finding(tmp_path):
     assert result.returncode == 0, result.stderr.decode()
     best = json.loads(result.stdout)["matches"][0]
     assert best["id"] == "function-data-access-missing-allow-resource"
-    assert "allow.resource(sayHello)" in best["fix"]
+    assert "allow.resource(sayHello)" in best["fix"] and "postConfirmation" not in best["fix"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_a_suggested_patch_applies_and_removes_its_finding(case, tmp_path):
+    root = project(tmp_path, overlays(case)["bad"])
+    before = [f for f in diagnose_project(root) if f.check == case.stem]
+    patched = next((f for f in before if f.patch), None)
+    if patched is None:
+        pytest.skip("this check suggests no patch here")
+    subprocess.run(["patch", "-p1", "--quiet"], input=patched.patch.encode(), cwd=root, check=True)
+    after = [f for f in diagnose_project(root) if f.check == case.stem]
+    assert len(after) < len(before), [f.message for f in after]
+
+
+def test_models_defined_in_their_own_files_are_followed(tmp_path):
+    root = project(tmp_path, {
+        "amplify/data/models.ts": ("import { a } from '@aws-amplify/backend';\n"
+                                   "export const Team = a.model({ members: a.hasMany('Member', 'teamId') });\n"
+                                   "export const Member = a.model({ teamId: a.string(), team: a.belongsTo('Team', 'teamId') });\n"),
+        "amplify/data/resource.ts": ("import { type ClientSchema, a, defineData } from '@aws-amplify/backend';\n"
+                                     "import { sayHello } from '../functions/say-hello/resource';\n"
+                                     "import { Team, Member as Player } from './models';\n"
+                                     "const schema = a.schema({ Team, Member: Player, Lead: a.model({ t: a.belongsTo('Team', 'x') }) })\n"
+                                     "  .authorization((allow) => [allow.resource(sayHello)]);\n"
+                                     "export type Schema = ClientSchema<typeof schema>;\n"
+                                     "export const data = defineData({ schema });\n")})
+    findings = diagnose_project(root)
+    model = Project(root)
+    assert model.schemas[0].models["Member"].fields["teamId"].type == "string"
+    assert [(f.check, f.file) for f in findings if f.severity.label == "error"] == [
+        ("data-reference-field-invalid", "amplify/data/resource.ts"),
+        ("data-relationship-missing-side", "amplify/data/resource.ts")]
+
+
+def test_explain_prefers_the_finding_the_log_names():
+    from assistant.doctor.explain import entities_for
+    from assistant.doctor.registry import Finding, Severity
+
+    def finding(name):
+        return Finding("c", Severity.ERROR, "m", "function-invalid-timeout", entities={"function_name": name})
+
+    findings = [finding("first"), finding("second")]
+    assert entities_for(["function-invalid-timeout"], "Task timed out in second", {}, findings) == {"function_name": "second"}
+    assert entities_for(["function-invalid-timeout"], "Task timed out", {}, findings) == {"function_name": "first"}
+    assert entities_for(["function-invalid-timeout"], "x", {"function_name": "fromLog"}, findings) == {}
+    assert entities_for(["another-recipe"], "second", {}, findings) == {}

@@ -6,13 +6,14 @@ import difflib
 from typing import Iterator
 
 from .parse import Source, args, string_value, unwrap
-from .project import Entry, Field, Project, Schema, rules_of
+from .project import Entry, Field, Project, rules_of
 from .registry import Hit, Severity, add_property, at, check, diff, insert_after, replace
 
 RELATIONSHIPS = ("hasMany", "hasOne", "belongsTo")
 DYNAMIC_RULES = ("owner", "ownerDefinedIn", "ownersDefinedIn", "groupDefinedIn", "groupsDefinedIn", "resource")
 OWNER_RULES = ("owner", "ownerDefinedIn", "ownersDefinedIn")
 OPERATIONS = ("query", "mutation", "subscription")
+NOT_MODELS = ("customType", "enum", *OPERATIONS, "generation", "conversation")
 SAME_KEY_TYPES = {"id": "string"}
 
 
@@ -23,11 +24,11 @@ def _all_entries(project: Project) -> dict[str, Entry]:
     return entries
 
 
-def _fields(project: Project) -> Iterator[tuple[Schema, Entry, Field]]:
+def _fields(project: Project) -> Iterator[tuple[Entry, Field]]:
     for schema in project.schemas:
         for entry in schema.models.values():
             for fld in entry.fields.values():
-                yield schema, entry, fld
+                yield entry, fld
 
 
 def _relation(src: Source, fld: Field) -> tuple[str | None, list[str]]:
@@ -53,21 +54,21 @@ def _entities(entry: Entry, fld: Field | None = None) -> dict[str, str]:
 @check("data-relationship-unknown-model", Severity.ERROR, "data-relationship-unknown-model")
 def unknown_model(project: Project) -> Iterator[Hit]:
     entries = _all_entries(project)
-    for schema, entry, fld in _fields(project):
+    for entry, fld in _fields(project):
         if fld.type not in (*RELATIONSHIPS, "ref"):
             continue
-        target, _ = _relation(schema.src, fld)
+        target, _ = _relation(entry.src, fld)
         if target is None:
             continue
         known = entries.get(target)
         if known is None:
             close = difflib.get_close_matches(target, [n for n, e in entries.items() if e.kind != 'enum'], 1, 0.7)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            yield at(schema.src, fld.pair, f"{entry.name}.{fld.name} refers to '{target}', which is not in the "
+            yield at(entry.src, fld.pair, f"{entry.name}.{fld.name} refers to '{target}', which is not in the "
                      f"schema{hint}", entities=_entities(entry, fld),
-                     patch=_rename_target(schema.src, fld, close[0]) if close else None)
-        elif fld.type in RELATIONSHIPS and known.kind != "model":
-            yield at(schema.src, fld.pair, f"{entry.name}.{fld.name} is a {fld.type} to '{target}', a "
+                     patch=_rename_target(entry.src, fld, close[0]) if close else None)
+        elif fld.type in RELATIONSHIPS and known.kind in NOT_MODELS:
+            yield at(entry.src, fld.pair, f"{entry.name}.{fld.name} is a {fld.type} to '{target}', a "
                      f"{known.kind}; relationships need an a.model() (embed a custom type with a.ref instead)",
                      entities=_entities(entry, fld))
 
@@ -77,31 +78,32 @@ def _rename_target(src: Source, fld: Field, name: str) -> str | None:
     return replace(src, params[0], f"'{name}'") if params else None
 
 
-def _partners(entries: dict[str, Entry], src: Source, model: str, target: str, kinds: tuple[str, ...]):
+def _partners(entries: dict[str, Entry], model: str, target: str, kinds: tuple[str, ...]):
     other = entries.get(target)
     if other is None or other.kind != "model":
         return None
-    return [(f, _relation(src, f)) for f in other.fields.values() if f.type in kinds and _relation(src, f)[0] == model]
+    related = [(f, _relation(other.src, f)) for f in other.fields.values() if f.type in kinds]
+    return [(f, rel) for f, rel in related if rel[0] == model]
 
 
 @check("data-relationship-missing-side", Severity.ERROR, "data-relationship-reference-mismatch")
 def missing_side(project: Project) -> Iterator[Hit]:
     entries = _all_entries(project)
-    for schema, entry, fld in _fields(project):
+    for entry, fld in _fields(project):
         if fld.type not in RELATIONSHIPS:
             continue
-        target, refs = _relation(schema.src, fld)
+        target, refs = _relation(entry.src, fld)
         wanted = ("belongsTo",) if fld.type != "belongsTo" else ("hasMany", "hasOne")
-        partners = _partners(entries, schema.src, entry.name, target or "", wanted)
+        partners = _partners(entries, entry.name, target or "", wanted)
         if partners is None or not refs:
             continue
         if not partners:
             other = " or ".join(f"a.{w}('{entry.name}', '{refs[0]}')" for w in wanted)
-            yield at(schema.src, fld.pair, f"{entry.name}.{fld.name} ({fld.type} '{target}') has no matching side: "
+            yield at(entry.src, fld.pair, f"{entry.name}.{fld.name} ({fld.type} '{target}') has no matching side: "
                      f"add {other} to {target}", entities=_entities(entry, fld))
         elif fld.type != "belongsTo" and all(prefs != refs for _, (_, prefs) in partners):
             names = ", ".join(f"{target}.{p.name} uses {prefs}" for p, (_, prefs) in partners)
-            yield at(schema.src, fld.pair, f"{entry.name}.{fld.name} uses reference {refs} but {names}; both sides "
+            yield at(entry.src, fld.pair, f"{entry.name}.{fld.name} uses reference {refs} but {names}; both sides "
                      "must name the same reference field", entities=_entities(entry, fld))
 
 
@@ -121,49 +123,49 @@ def _same_type(a: str | None, b: str | None) -> bool:
 @check("data-reference-field-invalid", Severity.ERROR, "relationships-reference-fields")
 def reference_fields(project: Project) -> Iterator[Hit]:
     entries = _all_entries(project)
-    for schema, entry, fld in _fields(project):
+    for entry, fld in _fields(project):
         if fld.type != "belongsTo":
             continue
-        target, refs = _relation(schema.src, fld)
+        target, refs = _relation(entry.src, fld)
         parent = entries.get(target or "")
         if parent is None or parent.kind != "model":
             continue
         if not refs:
-            yield at(schema.src, fld.pair, f"{entry.name}.{fld.name} belongsTo '{target}' without a reference field; "
+            yield at(entry.src, fld.pair, f"{entry.name}.{fld.name} belongsTo '{target}' without a reference field; "
                      f"add a field such as {target[0].lower() + target[1:]}Id: a.id() and name it",
                      entities=_entities(entry, fld))
             continue
-        yield from _reference_problems(schema, entry, fld, parent, refs)
+        yield from _reference_problems(entry, fld, parent, refs)
 
 
-def _reference_problems(schema: Schema, entry: Entry, fld: Field, parent: Entry, refs: list[str]) -> Iterator[Hit]:
-    keys = _key_types(parent, schema.src)
+def _reference_problems(entry: Entry, fld: Field, parent: Entry, refs: list[str]) -> Iterator[Hit]:
+    keys = _key_types(parent, parent.src)
     if len(keys) != len(refs):
-        yield at(schema.src, fld.pair, f"{entry.name}.{fld.name} has {len(refs)} reference field(s) but {parent.name} "
+        yield at(entry.src, fld.pair, f"{entry.name}.{fld.name} has {len(refs)} reference field(s) but {parent.name} "
                  f"has {len(keys)} identifier field(s) ({', '.join(k for k, _ in keys)})", entities=_entities(entry, fld))
         return
     for ref, (key, key_type) in zip(refs, keys):
         ref_field = entry.fields.get(ref)
         if ref_field is None:
-            yield at(schema.src, fld.pair, f"reference field '{ref}' of {entry.name}.{fld.name} is not a field of "
+            yield at(entry.src, fld.pair, f"reference field '{ref}' of {entry.name}.{fld.name} is not a field of "
                      f"{entry.name}; add {ref}: a.{key_type or 'id'}()", entities=_entities(entry, fld),
-                     patch=add_property(schema.src, fld.pair.parent, f"{ref}: a.{key_type or 'id'}()"))
+                     patch=add_property(entry.src, fld.pair.parent, f"{ref}: a.{key_type or 'id'}()"))
         elif not _same_type(ref_field.type, key_type):
-            yield at(schema.src, ref_field.pair, f"reference field {entry.name}.{ref} is a.{ref_field.type}() but "
+            yield at(entry.src, ref_field.pair, f"reference field {entry.name}.{ref} is a.{ref_field.type}() but "
                      f"{parent.name}.{key} is a.{key_type}(); the types must match",
                      entities=_entities(entry, ref_field),
-                     patch=replace(schema.src, ref_field.links[0][1].child_by_field_name("function"), f"a.{key_type}"))
+                     patch=replace(entry.src, ref_field.links[0][1].child_by_field_name("function"), f"a.{key_type}"))
 
 
 @check("data-default-on-required", Severity.ERROR, "data-default-value-invalid")
 def default_on_required(project: Project) -> Iterator[Hit]:
-    for schema, entry, fld in _fields(project):
+    for entry, fld in _fields(project):
         default, required = fld.has("default"), fld.has("required")
         if default is not None and required is not None:
             fn = required.child_by_field_name("function")
-            yield at(schema.src, default, f"{entry.name}.{fld.name} has both .required() and .default(); a required "
+            yield at(entry.src, default, f"{entry.name}.{fld.name} has both .required() and .default(); a required "
                      "field must be sent by the caller. Drop .required()", entities=_entities(entry, fld),
-                     patch=_drop_modifier(schema.src, fn))
+                     patch=_drop_modifier(entry.src, fn))
 
 
 def _drop_modifier(src: Source, member) -> str | None:
@@ -179,13 +181,13 @@ def _drop_modifier(src: Source, member) -> str | None:
 
 @check("data-default-on-list-or-relationship", Severity.ERROR, "data-default-value-invalid")
 def default_on_list(project: Project) -> Iterator[Hit]:
-    for schema, entry, fld in _fields(project):
+    for entry, fld in _fields(project):
         default = fld.has("default")
         if default is None:
             continue
         if fld.has("array") is not None or fld.type in (*RELATIONSHIPS, "ref"):
             what = "a list" if fld.has("array") is not None else f"a {fld.type} field"
-            yield at(schema.src, default, f"{entry.name}.{fld.name} is {what}; .default() is allowed only on single "
+            yield at(entry.src, default, f"{entry.name}.{fld.name} is {what}; .default() is allowed only on single "
                      "scalar or enum fields", entities=_entities(entry, fld))
 
 
@@ -196,12 +198,12 @@ def operation_dynamic_auth(project: Project) -> Iterator[Hit]:
             auth = entry.modifier("authorization") if entry.kind in OPERATIONS else None
             if auth is None or not args(auth):
                 continue
-            for rule in rules_of(schema.src, args(auth)[0]):
+            for rule in rules_of(entry.src, args(auth)[0]):
                 if rule.name in DYNAMIC_RULES:
-                    yield at(schema.src, rule.call, f"custom {entry.kind} {entry.name} uses allow.{rule.name}(); "
+                    yield at(entry.src, rule.call, f"custom {entry.kind} {entry.name} uses allow.{rule.name}(); "
                              "custom operations accept only static rules (authenticated, guest, publicApiKey, "
                              "group(s), custom). Use allow.authenticated() and check the caller in the handler",
-                             patch=replace(schema.src, rule.links[-1][1], "allow.authenticated()"),
+                             patch=replace(entry.src, rule.links[-1][1], "allow.authenticated()"),
                              entities={"model_name": entry.name})
 
 
@@ -220,26 +222,26 @@ def owner_reassignable(project: Project) -> Iterator[Hit]:
     for schema in project.schemas:
         for entry in schema.models.values():
             auth = entry.modifier("authorization")
-            rules = rules_of(schema.src, args(auth)[0]) if auth is not None and args(auth) else []
+            rules = rules_of(entry.src, args(auth)[0]) if auth is not None and args(auth) else []
             for rule in (r for r in rules if r.name in OWNER_RULES):
-                if _restricts_update(schema.src, rule.links):
+                if _restricts_update(entry.src, rule.links):
                     continue
                 params = args(rule.call)
-                owner_field = string_value(schema.src, params[0]) if params and rule.name != "owner" else "owner"
+                owner_field = string_value(entry.src, params[0]) if params and rule.name != "owner" else "owner"
                 fld = entry.fields.get(owner_field or "owner")
                 if fld is not None and fld.has("authorization") is not None:
                     continue
-                yield _owner_hit(schema, entry, fld, owner_field or "owner", rule)
+                yield _owner_hit(entry, fld, owner_field or "owner", rule)
 
 
-def _owner_hit(schema: Schema, entry: Entry, fld: Field | None, name: str, rule) -> Hit:
+def _owner_hit(entry: Entry, fld: Field | None, name: str, rule) -> Hit:
     owner = "" if rule.name == "owner" else f"'{name}'"
     lock = f"authorization((allow) => [allow.{rule.name}({owner}).to(['read', 'delete'])])"
     if fld is None:
         kind = "a.string().array()" if rule.name == "ownersDefinedIn" else "a.string()"
-        patch = add_property(schema.src, unwrap(args(entry.links[0][1])[0]), f"{name}: {kind}.{lock}")
+        patch = add_property(entry.src, unwrap(args(entry.links[0][1])[0]), f"{name}: {kind}.{lock}")
     else:
-        patch = insert_after(schema.src, fld.links[-1][1], f".{lock}")
-    return at(schema.src, rule.call, f"owners of {entry.name} can reassign the '{name}' field to another user; "
+        patch = insert_after(entry.src, fld.links[-1][1], f".{lock}")
+    return at(entry.src, rule.call, f"owners of {entry.name} can reassign the '{name}' field to another user; "
               f"add a field-level rule on {name} that leaves out 'update'", patch=patch,
               entities={"model_name": entry.name, "field_name": name})

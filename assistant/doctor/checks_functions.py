@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .parse import args, calls, imports, number_value, string_value, unwrap
+from .parse import args, arrow_body, calls, imports, number_value, object_pairs, pair_nodes, string_value, unwrap, walk
 from .project import Project, Resource
 from .registry import Hit, Severity, add_property, at, check, insert_after, replace
 from .schedule import schedule_errors
@@ -37,7 +37,6 @@ def _schema_grant_patch(project: Project, fn: Resource) -> str | None:
     auth = next((call for name, call in schema.links[1:] if name == "authorization"), None)
     if auth is None:
         return insert_after(schema.src, schema.node, f".authorization((allow) => [allow.resource({fn.var})])")
-    from .parse import arrow_body
     body = arrow_body(args(auth)[0]) if args(auth) else None
     if body is None or body.type != "array":
         return None
@@ -62,15 +61,18 @@ def data_client_without_grant(project: Project) -> Iterator[Hit]:
                 break
 
 
-@check("function-data-without-resource-group", Severity.WARNING, "function-resource-group-circular-dependency")
-def data_function_without_group(project: Project) -> Iterator[Hit]:
+@check("function-missing-resource-group", Severity.WARNING, "function-resource-group-circular-dependency")
+def function_without_group(project: Project) -> Iterator[Hit]:
     for fn in project.of_kind("function"):
-        uses_data = id(fn) in project.data_access or id(fn) in project.data_handlers
-        if not uses_data or id(fn) in project.auth_triggers or _group(fn) or fn.options is None:
+        if id(fn) in project.auth_triggers or _group(fn) or fn.options is None:
             continue
-        yield at(fn.src, fn.call, f"function {fn.name} reaches the data API but stays in the shared function "
-                 "stack; add resourceGroupName: 'data' so it cannot form a circular dependency",
-                 patch=add_property(fn.src, fn.options, "resourceGroupName: 'data'"), entities=_fn_entities(fn))
+        uses_data = id(fn) in project.data_access or id(fn) in project.data_handlers
+        if not uses_data and id(fn) not in project.auth_access:
+            continue
+        group, what = ("data", "the data API") if uses_data else ("auth", "the user pool (defineAuth access)")
+        yield at(fn.src, fn.call, f"function {fn.name} reaches {what} but stays in the shared function stack; add "
+                 f"resourceGroupName: '{group}' so it cannot form a circular dependency",
+                 patch=add_property(fn.src, fn.options, f"resourceGroupName: '{group}'"), entities=_fn_entities(fn))
 
 
 @check("auth-trigger-resource-group", Severity.WARNING, "function-resource-group-circular-dependency")
@@ -116,6 +118,8 @@ def _references(project: Project, fn: Resource) -> str | None:
         return "an auth trigger"
     if id(fn) in project.data_access:
         return "allow.resource in the schema"
+    if id(fn) in project.auth_access:
+        return "defineAuth access"
     if id(fn) in project.used_in:
         return f"its use in {project.used_in[id(fn)]}"
     return None
@@ -157,7 +161,6 @@ def backend_property_missing(project: Project) -> Iterator[Hit]:
 
 
 def _members(src):
-    from .parse import walk
     return (n for n in walk(src.root) if n.type == "member_expression")
 
 
@@ -209,7 +212,6 @@ def environment_secret(project: Project) -> Iterator[Hit]:
 
 
 def _pairs(fn: Resource, key: str):
-    from .parse import pair_nodes
     return [(k, p) for k, p in pair_nodes(fn.src, fn.props.get(key)).items() if p.type == "pair"]
 
 
@@ -253,7 +255,6 @@ def _schedule_values(fn: Resource):
     for item in items:
         item = unwrap(item)
         if item is not None and item.type == "object":
-            from .parse import object_pairs
             pairs = object_pairs(fn.src, item)
             item = pairs.get("rate") or pairs.get("cron")
         value = string_value(fn.src, item)

@@ -181,7 +181,8 @@ def tsconfig_includes_amplify(project: Project) -> Iterator[Hit]:
     if excluded or "$amplify/*" in paths or not any(_covers_amplify(str(p)) for p in include):
         return
     build = str((project.package_json.get("scripts") or {}).get("build", ""))
-    checked = TYPE_CHECKING_BUILD_RE.search(build) is not None
+    next_config = "".join(project.text(f"next.config.{ext}") or "" for ext in ("js", "mjs", "ts"))
+    checked = TYPE_CHECKING_BUILD_RE.search(build) is not None and not re.search(r"ignoreBuildErrors:\s*true", next_config)
     yield Hit(f"tsconfig.json type-checks amplify/ too, where {uses_env[0].rel} imports $amplify/env; "
               + (f"`{build}` then fails" if checked else "a type check then fails")
               + " with \"Cannot find module '$amplify/env/...'\". Exclude amplify/ (ampx checks it with "

@@ -17,7 +17,7 @@ from .parse import (Source, args, arrow_body, calls, callee_name, chain, imports
 CODE_SUFFIXES = (".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx")
 SKIP_DIRS = {"node_modules", ".amplify", ".git", ".next", "dist", "build", "out", ".turbo", "coverage", "cdk.out",
              ".svelte-kit", ".nuxt", ".output", ".expo", "ios", "android", ".vercel"}
-MAX_FILES = 800
+MAX_FILES = 3000
 DEFINERS = {"defineFunction": "function", "defineStorage": "storage", "defineAuth": "auth", "defineData": "data"}
 ENTRY_DEFAULT = "handler.ts"
 
@@ -86,6 +86,7 @@ class Entry:
     pair: Node
     links: list[tuple[str, Node]]
     fields: dict[str, Field] = field(default_factory=dict)
+    src: Source | None = None  # the file that defines it (a model may live in its own file)
 
     def modifier(self, name: str) -> Node | None:
         return next((call for link, call in self.links[1:] if link == name), None)
@@ -418,24 +419,26 @@ class Project:
 
     @cached_property
     def schemas(self) -> list[Schema]:
-        found = []
-        for src in self.sources.values():
-            for call in calls(src, src.root, "a.schema"):
-                links = chain(src, _outermost_chain(call))
-                entries = {}
-                first = args(call)[0] if args(call) else None
-                for key, pair in pair_nodes(src, first).items():
-                    value = pair.child_by_field_name("value") if pair.type == "pair" else None
-                    entry_links = chain(src, value)
-                    kind = entry_links[0][0].split(".")[-1] if entry_links else ""
-                    entry = Entry(key, kind, pair, entry_links)
-                    if kind in ("model", "customType") and args(entry_links[0][1]):
-                        for fname, fpair in pair_nodes(src, args(entry_links[0][1])[0]).items():
-                            fvalue = fpair.child_by_field_name("value") if fpair.type == "pair" else None
-                            entry.fields[fname] = Field(fname, fpair, chain(src, fvalue))
-                    entries[key] = entry
-                found.append(Schema(src, call, entries, links))
-        return found
+        from .schema import read_schemas
+
+        return read_schemas(self)
+
+    def definition(self, src: Source, name: str) -> tuple[Source, Node] | None:
+        """The value of `const name = ...` in ``src``, or of the export it imports under that name."""
+        for node in src.root.named_children:
+            target = node.named_children[0] if node.type == "export_statement" and node.named_children else node
+            if target.type in ("lexical_declaration", "variable_declaration"):
+                for declarator in (d for d in target.named_children if d.type == "variable_declarator"):
+                    if src.text(declarator.child_by_field_name("name")) == name:
+                        value = declarator.child_by_field_name("value")
+                        return (src, value) if value is not None else None
+        for module, _, _, node in imports(src):
+            for spec in (n for n in walk(node) if n.type == "import_specifier"):
+                alias = spec.child_by_field_name("alias") or spec.child_by_field_name("name")
+                target_src = self.resolve_module(src, module) if src.text(alias) == name else None
+                if target_src is not None and target_src is not src:
+                    return self.definition(target_src, src.text(spec.child_by_field_name("name")))
+        return None
 
     @cached_property
     def secrets(self) -> list[tuple[str, Source, Node]]:
@@ -446,15 +449,6 @@ class Project:
                 if name:
                     found.append((name, src, call))
         return found
-
-
-def _outermost_chain(call: Node) -> Node:
-    """From `a.schema(...)` up to the whole `a.schema(...).authorization(...)` expression."""
-    node = call
-    while node.parent is not None and node.parent.type == "member_expression" and node.parent.parent is not None \
-            and node.parent.parent.type == "call_expression":
-        node = node.parent.parent
-    return node
 
 
 def _inside(node: Node, kind: str) -> bool:

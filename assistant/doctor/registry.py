@@ -121,19 +121,16 @@ def add_property(src: Source, obj: Node, text: str) -> str:
     if not props:
         return replace(src, obj, "{ " + text + " }")
     last = props[-1]
-    trailing = src.data[last.end_byte:obj.end_byte].decode("utf-8", "replace")
-    indent = _indent_of(src, last)
-    if "\n" in src.text(obj):
-        comma = "" if trailing.lstrip().startswith(",") else ","
-        sep = "," if trailing.lstrip().startswith(",") else ""
-        if sep:
-            # insert after the existing trailing comma
-            comma_at = last.end_byte + trailing.index(",") + 1
-            before = src.data.decode("utf-8", "replace")
-            after = (src.data[:comma_at] + f"\n{indent}{text},".encode() + src.data[comma_at:]).decode("utf-8", "replace")
-            return diff(src.rel, before, after)
-        return insert_after(src, last, f"{comma}\n{indent}{text}")
-    return insert_after(src, last, f", {text}")
+    if "\n" not in src.text(obj):
+        return insert_after(src, last, f", {text}")
+    trailing = src.data[last.end_byte:obj.end_byte]
+    stripped = trailing.lstrip()
+    if stripped.startswith(b","):  # a trailing comma: the new line goes after it, with its own comma
+        comma_at = last.end_byte + (len(trailing) - len(stripped)) + 1
+        new = f"\n{_indent_of(src, last)}{text},".encode()
+        return diff(src.rel, src.data.decode("utf-8", "replace"),
+                    (src.data[:comma_at] + new + src.data[comma_at:]).decode("utf-8", "replace"))
+    return insert_after(src, last, f",\n{_indent_of(src, last)}{text}")
 
 
 def _indent_of(src: Source, node: Node) -> str:
