@@ -1,32 +1,36 @@
-"""Okapi BM25 over chunk tokens, aggregated per recipe."""
+"""Okapi BM25 over chunk tokens, scored with NumPy over per-term postings."""
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
+
+import numpy as np
 
 
 class BM25:
     def __init__(self, docs: list[list[str]], k1: float = 1.4, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
-        self.tfs = [Counter(d) for d in docs]
-        self.lens = [len(d) for d in docs]
-        self.avg = (sum(self.lens) / len(docs)) if docs else 0.0
-        df: Counter[str] = Counter()
-        for tf in self.tfs:
-            df.update(tf.keys())
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self.n = len(docs)
+        lengths = np.array([len(d) for d in docs], dtype=np.float32)
+        avg = float(lengths.mean()) if self.n else 0.0
+        self.norm = k1 * (1 - b + b * lengths / (avg or 1.0))
+        postings: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+        for i, doc in enumerate(docs):
+            for term, tf in Counter(doc).items():
+                ids, tfs = postings[term]
+                ids.append(i)
+                tfs.append(tf)
+        self.postings = {t: (np.array(ids, dtype=np.int32), np.array(tfs, dtype=np.float32))
+                         for t, (ids, tfs) in postings.items()}
+        self.idf = {t: math.log(1 + (self.n - len(p[0]) + 0.5) / (len(p[0]) + 0.5)) for t, p in self.postings.items()}
 
-    def scores(self, query: list[str]) -> list[float]:
-        terms = [t for t in set(query) if t in self.idf]
-        out = [0.0] * len(self.tfs)
-        for i, tf in enumerate(self.tfs):
-            norm = self.k1 * (1 - self.b + self.b * self.lens[i] / (self.avg or 1))
-            total = 0.0
-            for t in terms:
-                f = tf.get(t)
-                if f:
-                    total += self.idf[t] * f * (self.k1 + 1) / (f + norm)
-            out[i] = total
+    def scores(self, query: list[str]) -> np.ndarray:
+        out = np.zeros(self.n, dtype=np.float32)
+        for term in set(query):
+            posting = self.postings.get(term)
+            if posting is None:
+                continue
+            ids, tfs = posting
+            out[ids] += self.idf[term] * tfs * (self.k1 + 1) / (tfs + self.norm[ids])
         return out

@@ -11,7 +11,7 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from .conversation import Conversation, Turn
-from .errors import AmpfixError
+from .errors import AmpfixError, ModelError
 from .logs import read_input
 from .redact import Redactor
 from .render import TerminalRenderer
@@ -60,6 +60,9 @@ class Chat:
             turn = self.conversation.ask(text, on_reply=self.show_reply, on_sentence=on_sentence)
         except KeyboardInterrupt:
             self.console.print(Text("\n(stopped; the conversation goes on)", style="dim"))
+            return
+        except ModelError as exc:  # a shared model server that went away ends the answer, not the session
+            self.console.print(exc.one_line(), markup=False)
             return
         if self.conversation.use_llm and turn.kind != "none" and not shown:
             self.renderer.narrative_empty()

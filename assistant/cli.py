@@ -19,6 +19,7 @@ from .answer import Answer, Engine
 from .doctor.explain import apply_findings, project_entities as doctor_entities
 from .config import Settings, load_settings
 from .errors import AmpfixError, BadInputError, ExitStatus
+from .llm import check_backend
 from .logs import read_input
 from .recipes import validate_all
 from .render import TerminalRenderer, json_line, markdown
@@ -39,6 +40,23 @@ class Format(str, Enum):
     text = "text"
     markdown = "markdown"
     json = "json"
+
+
+class BackendName(str, Enum):
+    llama = "llama"
+    openai = "openai"
+
+
+MODEL_HELP = "llama backend: a GGUF file instead of the bundled model; openai backend: the model's name."
+
+
+def _backend_option():
+    return typer.Option(None, "--backend", help="llama (in-process, the default) or openai (an OpenAI-compatible "
+                                                "server: llama.cpp's server, vLLM, Ollama); AMPFIX_BACKEND.")
+
+
+def _base_url_option():
+    return typer.Option(None, "--base-url", help="The openai backend's server, e.g. http://localhost:8080/v1; AMPFIX_BASE_URL.")
 
 
 def _guard(body: Callable[[], int]) -> None:
@@ -97,8 +115,13 @@ def _engine(settings: Settings) -> Engine:
     return Engine(settings, on_index_progress=_index_progress)
 
 
-def _settings(no_llm: bool = False, model: Optional[str] = None, top: Optional[int] = None) -> Settings:
-    return load_settings(use_llm=False if no_llm else None, model=model, top_k=top)
+def _settings(no_llm: bool = False, model: Optional[str] = None, top: Optional[int] = None,
+              backend: Optional[BackendName] = None, base_url: Optional[str] = None, **more: object) -> Settings:
+    settings = load_settings(use_llm=False if no_llm else None, model=model, top_k=top,
+                             backend=backend.value if backend else None, base_url=base_url, **more)
+    if settings.use_llm:
+        check_backend(settings)
+    return settings
 
 
 # ------------------------------------------------------------------ explain
@@ -142,7 +165,9 @@ def explain(
     files: List[str] = typer.Argument(None, help="Log files to diagnose; - reads standard input."),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="text, markdown or json (JSON Lines for several inputs)."),
     no_llm: bool = typer.Option(False, "--no-llm", help="The recipe card alone, without the model's narrative."),
-    model: Optional[str] = typer.Option(None, "--model", help="A GGUF model file to use instead of the bundled one."),
+    model: Optional[str] = typer.Option(None, "--model", help=MODEL_HELP),
+    backend: Optional[BackendName] = _backend_option(),
+    base_url: Optional[str] = _base_url_option(),
     project: Optional[Path] = typer.Option(None, "--project", help="Your project folder, to fill in your own names."),
     top: Optional[int] = typer.Option(None, "--top", min=1, max=10, help="How many recipes to show."),
 ) -> None:
@@ -154,7 +179,7 @@ def explain(
             raise BadInputError("nothing to explain", "pass a log file, or pipe one: npx ampx sandbox 2>&1 | ampfix explain -")
         if project is not None and not project.is_dir():
             raise BadInputError(f"--project {project} is not a folder", "pass the folder that holds amplify/")
-        engine = _engine(_settings(no_llm, model, top))
+        engine = _engine(_settings(no_llm, model, top, backend, base_url))
         entities = doctor_entities(project) if project else {}
         codes = []
         for source in sources:
@@ -220,7 +245,9 @@ def show(recipe_id: str = typer.Argument(..., help="A recipe id, as printed by e
 @app.command()
 def chat(
     no_llm: bool = typer.Option(False, "--no-llm", help="Recipe answers only, without the model's narrative."),
-    model: Optional[str] = typer.Option(None, "--model", help="A GGUF model file to use instead of the bundled one."),
+    model: Optional[str] = typer.Option(None, "--model", help=MODEL_HELP),
+    backend: Optional[BackendName] = _backend_option(),
+    base_url: Optional[str] = _base_url_option(),
 ) -> None:
     """An interactive session: paste logs, ask questions and follow-ups."""
 
@@ -228,9 +255,38 @@ def chat(
         from .chat import run as run_chat
         from .conversation import Conversation
 
-        engine = _engine(_settings(no_llm, model))
+        engine = _engine(_settings(no_llm, model, backend=backend, base_url=base_url))
         run_chat(Conversation(engine), out, engine.settings.home)
         return 0
+
+    _guard(body)
+
+
+# ------------------------------------------------------------------ slack
+
+@app.command()
+def slack(
+    http: bool = typer.Option(False, "--http", help="Serve Slack's Events API over HTTP instead of Socket Mode."),
+    port: int = typer.Option(3000, "--port", min=0, max=65535, help="--http: the port (0 picks a free one)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="--http: the address to listen on (0.0.0.0 for all)."),
+    channel: List[str] = typer.Option(None, "--channel", help="Answer only in this channel id (repeatable; "
+                                                              "AMPFIX_SLACK_CHANNELS); direct messages always."),
+    queue: Optional[int] = typer.Option(None, "--queue", min=1, help="Questions held while the model is busy "
+                                                                     "(AMPFIX_SLACK_QUEUE, default 8)."),
+    no_llm: bool = typer.Option(False, "--no-llm", help="Recipe cards only, without the model's narrative."),
+    model: Optional[str] = typer.Option(None, "--model", help=MODEL_HELP),
+    backend: Optional[BackendName] = _backend_option(),
+    base_url: Optional[str] = _base_url_option(),
+) -> None:
+    """Run the Slack bot: answers mentions and direct messages in their threads (see SLACK.md)."""
+
+    def body() -> int:
+        from .slack import run as run_slack
+
+        settings = _settings(no_llm, model, backend=backend, base_url=base_url, slack_queue=queue,
+                             slack_channels=",".join(channel) if channel else None)
+        return run_slack(_engine(settings), http=http, host=host, port=port,
+                         log=lambda line: err.print(line, markup=False, soft_wrap=True, highlight=False))
 
     _guard(body)
 

@@ -51,3 +51,7 @@ class IndexStateError(AmpfixError):
 
 class ModelError(AmpfixError):
     """The language model could not be loaded or run."""
+
+
+class SlackError(AmpfixError):
+    """Slack refused the app's tokens, or could not be reached."""

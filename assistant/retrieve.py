@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+import numpy as np
 from typing import Callable
 
 try:  # Python 3.11+
@@ -203,7 +205,9 @@ class Retriever:
         tokens = tokenize(query)
         if not tokens:
             return []
-        return self._aggregate(enumerate(self.bm25.scores(tokens)), limit)
+        scores = self.bm25.scores(tokens)
+        top = np.argsort(-scores)[: limit * 8]
+        return self._aggregate(((int(i), float(scores[i])) for i in top if scores[i] > 0), limit)
 
     def _aggregate(self, scored, limit: int) -> list[tuple[str, float]]:
         best: dict[str, float] = {}

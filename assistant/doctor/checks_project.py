@@ -7,37 +7,14 @@ import re
 from typing import Iterator
 
 from .parse import args, calls, imports, string_value
+from .packages import declared, locked_version, parse_version, range_minimum
 from .project import Project
 from .registry import Hit, Severity, check, diff
 
 NODE_WINDOWS = (((18, 19), (19, 0)), ((20, 6), (21, 0)), ((22, 0), (999, 0)))
-VERSION_RE = re.compile(r"(\d+)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?")
 NVM_RE = re.compile(r"\bnvm (?:use|install)\s+v?(\d+(?:\.\d+)*)")
 TYPE_CHECKING_BUILD_RE = re.compile(r"\b(tsc|vue-tsc|next build|ng build|nuxi? typecheck|astro check|svelte-check)\b")
 GENERATES_OUTPUTS_RE = re.compile(r"ampx\s+(pipeline-deploy|generate\s+outputs)")
-
-
-def parse_version(text: str) -> tuple[int, int, int] | None:
-    match = VERSION_RE.search(text or "")
-    if not match:
-        return None
-    parts = [int(p) if p and p.isdigit() else 0 for p in match.groups()]
-    return parts[0], parts[1], parts[2]
-
-
-def range_minimum(spec: str) -> tuple[int, int, int] | None:
-    """The lowest version a semver range such as '>=18.17 || ^20' admits (None when unbounded below)."""
-    lows = []
-    for alternative in spec.split("||"):
-        alternative = alternative.strip()
-        if not alternative or alternative in ("*", "latest"):
-            return None
-        if alternative.startswith("<"):
-            return (0, 0, 0)
-        version = parse_version(alternative)
-        if version is not None:
-            lows.append(version)
-    return min(lows) if lows else None
 
 
 def node_supported(version: tuple[int, int, int]) -> bool:
@@ -51,7 +28,7 @@ def _line_of(text: str, needle: str) -> int | None:
     return None
 
 
-@check("node-version-too-old", Severity.ERROR, "node-version-not-supported")
+@check("node-version-too-old", Severity.ERROR, "node-version-not-supported", on_preview=True)
 def node_version(project: Project) -> Iterator[Hit]:
     if not project.is_gen2:
         return
@@ -85,40 +62,11 @@ def _selected_ok(text: str) -> bool:
 
 # ------------------------------------------------------------------ package versions
 
-def locked_version(project: Project, package: str) -> tuple[int, int, int] | None:
-    """The installed version from package-lock.json, pnpm-lock.yaml or yarn.lock; else the range's minimum."""
-    lock = project.text("package-lock.json")
-    if lock:
-        match = re.search(r'"node_modules/' + re.escape(package) + r'":\s*\{[^{}]*?"version":\s*"([^"]+)"', lock)
-        if match:
-            return parse_version(match.group(1))
-    pnpm = project.text("pnpm-lock.yaml")
-    if pnpm:
-        match = re.search(r"^\s+'?" + re.escape(package) + r"'?:\s*\n\s+specifier:[^\n]*\n\s+version:\s*([\d.]+)", pnpm, re.M)
-        if match:
-            return parse_version(match.group(1))
-    yarn = project.text("yarn.lock")
-    if yarn:
-        match = re.search(r'^"?' + re.escape(package) + r'@[^\n]*:\n\s+version:?\s+"?([\d.]+)', yarn, re.M)
-        if match:
-            return parse_version(match.group(1))
-    spec = declared(project, package)
-    return range_minimum(spec) if spec else None
-
-
-def declared(project: Project, package: str) -> str | None:
-    for key in ("dependencies", "devDependencies"):
-        value = (project.package_json.get(key) or {}).get(package)
-        if isinstance(value, str):
-            return value
-    return None
-
-
 def _show(version: tuple[int, int, int]) -> str:
     return ".".join(map(str, version))
 
 
-@check("backend-cli-version-mismatch", Severity.ERROR, "backend-package-version-mismatch")
+@check("backend-cli-version-mismatch", Severity.ERROR, "backend-package-version-mismatch", on_preview=True)
 def backend_versions(project: Project) -> Iterator[Hit]:
     if declared(project, "@aws-amplify/backend") is None:
         return
@@ -134,15 +82,26 @@ def backend_versions(project: Project) -> Iterator[Hit]:
                   "package.json", line)
 
 
-@check("aws-amplify-too-old", Severity.ERROR, "outputs-outputs-version-mismatch")
+@check("aws-amplify-too-old", Severity.ERROR, "outputs-outputs-version-mismatch", on_preview=True)
 def aws_amplify_version(project: Project) -> Iterator[Hit]:
-    if not project.is_gen2 or declared(project, "aws-amplify") is None:
+    if not project.is_gen2 or declared(project, "aws-amplify") is None or next(_outputs_imports(project), None) is None:
         return
     version = locked_version(project, "aws-amplify")
     if version is not None and version < (6, 2, 0):
         yield Hit(f"aws-amplify {_show(version)} cannot read amplify_outputs.json; Gen 2 needs 6.2.0 or later: "
                   "`npm add aws-amplify@latest`", "package.json",
                   _line_of(project.text("package.json") or "", '"aws-amplify"'))
+
+
+@check("backend-preview-version", Severity.WARNING, "backend-package-version-mismatch", on_preview=True)
+def preview_version(project: Project) -> Iterator[Hit]:
+    if not project.preview:
+        return
+    version = locked_version(project, "@aws-amplify/backend")
+    yield Hit(f"@aws-amplify/backend {_show(version)} is the Gen 2 preview: its schema API (a.allow, relationships "
+              "without reference fields) is not the one current docs describe, so the schema and function checks "
+              "were skipped. Upgrade: `npm add --save-dev @aws-amplify/backend@latest @aws-amplify/backend-cli@latest`",
+              "package.json", _line_of(project.text("package.json") or "", '"@aws-amplify/backend"'))
 
 
 # ------------------------------------------------------------------ tsconfig
@@ -167,7 +126,7 @@ def _tsconfig_patch(project: Project) -> str | None:
     return diff("tsconfig.json", text, after)
 
 
-@check("frontend-tsconfig-includes-amplify", Severity.ERROR, "amplify-env-module-not-found-frontend-build")
+@check("frontend-tsconfig-includes-amplify", Severity.ERROR, "amplify-env-module-not-found-frontend-build", on_preview=True)
 def tsconfig_includes_amplify(project: Project) -> Iterator[Hit]:
     config = project.tsconfig
     if config is None or not project.is_gen2 or config.get("files") and "include" not in config:
@@ -214,7 +173,7 @@ def _ignored(project: Project, name: str) -> bool:
     return any(fnmatch.fnmatch(name, p.strip("/")) for p in project.gitignore if not p.startswith("!"))
 
 
-@check("amplify-outputs-missing", Severity.ERROR, "client-amplify-outputs-json-missing")
+@check("amplify-outputs-missing", Severity.ERROR, "client-amplify-outputs-json-missing", on_preview=True)
 def outputs_missing(project: Project) -> Iterator[Hit]:
     found = next(_outputs_imports(project), None)
     if found is None:
@@ -237,7 +196,7 @@ def outputs_missing(project: Project) -> Iterator[Hit]:
 CONFIGURE_CALLS = ("Amplify.configure", "createServerRunner")
 
 
-@check("amplify-configure-missing", Severity.WARNING, "amplify-not-configured")
+@check("amplify-configure-missing", Severity.WARNING, "amplify-not-configured", on_preview=True)
 def configure_missing(project: Project) -> Iterator[Hit]:
     users = [s for s in project.frontend.values() if any(m == "aws-amplify" or m.startswith("aws-amplify/")
                                                          for m, _, _, _ in imports(s))]

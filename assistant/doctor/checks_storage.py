@@ -48,7 +48,8 @@ def entity_problem(path: str, prefixes: list[str]) -> str | None:
     if ENTITY not in path:
         return None
     if prefixes:
-        return f"holds {ENTITY} but other paths are its prefix ({', '.join(prefixes)}); their wildcard would cover every user's folder"
+        return (f"holds {ENTITY} but other paths are its prefix ({', '.join(prefixes)}); "
+                "their wildcard would cover every user's folder")
     before, *after = path.split(ENTITY)
     if len(after) > 1:
         return f"may hold {ENTITY} only once"

@@ -223,7 +223,8 @@ def imports(src: Source) -> list[tuple[str, list[str], bool, Node]]:
                     if src.text(part).startswith("type "):
                         continue
                     names.append(src.text(alias))
-                elif part.type == "identifier" and part.parent is not None and part.parent.type in ("import_clause", "namespace_import"):
+                elif part.type == "identifier" and part.parent is not None \
+                        and part.parent.type in ("import_clause", "namespace_import"):
                     names.append(src.text(part))
         found.append((module, names, type_only, node))
     return found

@@ -55,6 +55,9 @@ class Resource:
         """The function's construct id: `name`, or the folder of its resource file; None when computed."""
         if "name" in self.props:
             return self.prop_str("name")
+        if "entry" in self.props:
+            entry = self.prop_str("entry")
+            return Path(entry).stem if entry else None
         return self.src.path.parent.name
 
     def prop_str(self, key: str) -> str | None:
@@ -183,6 +186,7 @@ class Project:
         self.amplify_dir = self.root / "amplify"
         self.sources: dict[str, Source] = {}
         self.frontend: dict[str, Source] = {}
+        self._texts: dict[str, str | None] = {}
         self._load_sources()
 
     # ------------------------------------------------------------ files
@@ -219,10 +223,13 @@ class Project:
         return path.relative_to(self.root).as_posix()
 
     def text(self, name: str) -> str | None:
-        try:
-            return (self.root / name).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
+        """A project file's text (cached), None when it cannot be read."""
+        if name not in self._texts:
+            try:
+                self._texts[name] = (self.root / name).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                self._texts[name] = None
+        return self._texts[name]
 
     @cached_property
     def package_json(self) -> dict:
@@ -244,6 +251,14 @@ class Project:
     @property
     def is_gen2(self) -> bool:
         return self.amplify_dir.is_dir() and bool(self.sources)
+
+    @cached_property
+    def preview(self) -> bool:
+        """@aws-amplify/backend before 1.0: the Gen 2 preview, whose schema API differs."""
+        from .packages import locked_version
+
+        version = locked_version(self, "@aws-amplify/backend")
+        return version is not None and version < (1, 0, 0)
 
     # ------------------------------------------------------------ imports
 

@@ -66,16 +66,17 @@ class Check:
     severity: Severity
     recipe: str
     fn: CheckFn
+    on_preview: bool = False  # also run for the Gen 2 preview (@aws-amplify/backend 0.x)
 
 
 CHECKS: list[Check] = []
 
 
-def check(check_id: str, severity: Severity, recipe: str) -> Callable[[CheckFn], CheckFn]:
+def check(check_id: str, severity: Severity, recipe: str, on_preview: bool = False) -> Callable[[CheckFn], CheckFn]:
     def register(fn: CheckFn) -> CheckFn:
         if any(c.id == check_id for c in CHECKS):
             raise ValueError(f"duplicate check id {check_id}")
-        CHECKS.append(Check(check_id, severity, recipe, fn))
+        CHECKS.append(Check(check_id, severity, recipe, fn, on_preview))
         return fn
 
     return register
@@ -84,6 +85,8 @@ def check(check_id: str, severity: Severity, recipe: str) -> Callable[[CheckFn],
 def run_checks(project: Project, checks: Iterable[Check] | None = None) -> list[Finding]:
     findings = []
     for chk in checks if checks is not None else CHECKS:
+        if project.preview and not chk.on_preview:
+            continue
         for hit in chk.fn(project):
             findings.append(Finding(chk.id, hit.severity or chk.severity, hit.message, chk.recipe, hit.file,
                                     hit.line, hit.patch, hit.entities))
