@@ -127,6 +127,10 @@ class Engine:
 
     # ------------------------------------------------------------ diagnosis
 
+    def redactor(self) -> Redactor:
+        s = self.settings
+        return Redactor(enabled=s.redact, accounts=s.redact_accounts, emails=s.redact_emails)
+
     def diagnose(self, text: str, label: str = "-", use_llm: bool | None = None, truncated: bool = False,
                  project_entities: dict[str, str] | None = None, dense: str = "auto",
                  on_sentence: Callable[[str], None] | None = None, require_context: bool = True) -> Answer:
@@ -134,8 +138,7 @@ class Engine:
         through error names and signatures (questions to ``search`` pass False)."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        redactor = Redactor()
-        parsed = parse_log(text, redactor, truncated)
+        parsed = parse_log(text, self.redactor(), truncated)
         timings["parse"] = (time.perf_counter() - started) * 1000
         t0 = time.perf_counter()
         matches = self.retriever.retrieve(parsed, parsed.query_text(), self.settings.top_k, dense=dense,
@@ -162,9 +165,10 @@ class Engine:
         messages = explain_messages(answer.parsed.evidence, best.recipe.title, answer.section(best, "Cause"),
                                     answer.section(best, "Fix"))
         corpus = [answer.section(m, s) for m in answer.matches for s in ("Symptoms", "Cause", "Fix", "Verify")]
-        grounder = Grounder(*corpus, *(m.recipe.title for m in answer.matches), "\n".join(answer.parsed.lines),
-                            echo=tuple(answer.parsed.evidence),
-                            vocabulary="\n".join(m["content"] for m in messages if m["role"] == "user"))
+        shown = messages[-1]["content"].split("\n", 1)[-1]  # the recipe text, without the user's error line
+        grounder = Grounder(*corpus, *(m.recipe.title for m in answer.matches),
+                            user_input="\n".join(answer.parsed.lines), echo=tuple(answer.parsed.evidence),
+                            vocabulary=shown + "\n" + " ".join(answer.entities.values()))
         checked = Checked(text="")
         for sentence in _sentences(self.backend.stream(messages, self.settings.max_tokens)):
             kept = grounder.check_sentence(sentence, checked)

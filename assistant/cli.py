@@ -124,6 +124,11 @@ def _settings(no_llm: bool = False, model: Optional[str] = None, top: Optional[i
     return settings
 
 
+def _redaction(off: bool, accounts: bool, emails: bool) -> dict:
+    """Redaction settings from flags; None leaves the environment and config file in charge."""
+    return {"redact": False if off else None, "redact_accounts": accounts or None, "redact_emails": emails or None}
+
+
 # ------------------------------------------------------------------ explain
 
 def _explain_one(engine: Engine, source: str, fmt: Format, entities: dict, several: bool) -> int:
@@ -170,6 +175,9 @@ def explain(
     base_url: Optional[str] = _base_url_option(),
     project: Optional[Path] = typer.Option(None, "--project", help="Your project folder, to fill in your own names."),
     top: Optional[int] = typer.Option(None, "--top", min=1, max=10, help="How many recipes to show."),
+    no_redact: bool = typer.Option(False, "--no-redact", help="Show secrets found in the log as they are (off by default)."),
+    redact_accounts: bool = typer.Option(False, "--redact-accounts", help="Also hide AWS account ids."),
+    redact_emails: bool = typer.Option(False, "--redact-emails", help="Also hide e-mail addresses."),
 ) -> None:
     """Diagnose what broke: a sandbox, pipeline-deploy, Hosting build, Lambda or browser log."""
 
@@ -179,7 +187,7 @@ def explain(
             raise BadInputError("nothing to explain", "pass a log file, or pipe one: npx ampx sandbox 2>&1 | ampfix explain -")
         if project is not None and not project.is_dir():
             raise BadInputError(f"--project {project} is not a folder", "pass the folder that holds amplify/")
-        engine = _engine(_settings(no_llm, model, top, backend, base_url))
+        engine = _engine(_settings(no_llm, model, top, backend, base_url, **_redaction(no_redact, redact_accounts, redact_emails)))
         entities = doctor_entities(project) if project else {}
         codes = []
         for source in sources:

@@ -37,6 +37,9 @@ class Settings:
     top_k: int = 3
     max_input_bytes: int = 64 * 1024 * 1024
     threads: int = 0  # 0: all cores
+    redact: bool = True
+    redact_accounts: bool = False
+    redact_emails: bool = False
     backend: str = "llama"  # "llama": a GGUF model in-process; "openai": an OpenAI-compatible server
     base_url: str = ""  # the openai backend's server, e.g. http://localhost:8080/v1
     api_key: str = ""  # the openai backend's key, if its server wants one (else OPENAI_API_KEY)

@@ -140,8 +140,9 @@ class Conversation:
         focus = fill_placeholders(recipe.section(section), self.entities)
         messages = question_messages(question, recipe.title, cause, focus)
         corpus = [fill_placeholders(recipe.section(s), self.entities) for s in ("Symptoms", "Cause", "Fix", "Verify")]
-        grounder = Grounder(*corpus, recipe.title, question,
-                            vocabulary="\n".join(m["content"] for m in messages if m["role"] == "user"))
+        shown = messages[-1]["content"].split("\n", 1)[-1]  # the recipe text, without the user's question
+        grounder = Grounder(*corpus, recipe.title, user_input=question,
+                            vocabulary=shown + "\n" + " ".join(self.entities.values()))
         checked = Checked(text="")
         for sentence in _sentences(self.engine.backend.stream(messages, self.engine.settings.max_tokens)):
             kept = grounder.check_sentence(sentence, checked)

@@ -16,8 +16,10 @@ IDENT_RES = [
     re.compile(r"(?<![\w-])--[a-z][\w-]*"),  # flags
     re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b"),  # ENV_NAMES
     re.compile(r"(?:\$amplify|[\w.-]+)/[\w./$-]+"),  # paths
-    re.compile(r"\b(?:npx|ampx|npm|yarn|pnpm|aws|cdk)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?"),  # commands
+    re.compile(r"\b(?:npx|ampx|npm|yarn|pnpm|aws|cdk|rm|curl|wget|sudo|chmod|git|bash|sh)\s+-{0,2}[a-z][\w-]*(?:\s+[a-z][\w-]*)?"),  # commands
 ]
+COMMAND_RE = re.compile(r"^(?:npx|ampx|npm|yarn|pnpm|aws|cdk|rm|curl|wget|sudo|chmod|git|bash|sh)\s|^--", re.I)
+DANGER_RE = re.compile(r"\b(?:rm\s+-rf|curl\s+[^|]*\|\s*(?:ba)?sh|sudo\s|delete\s+(?:the\s+)?(?:stack|bucket|table|user pool|database))", re.I)
 ALWAYS_ALLOWED = {"e.g", "i.e", "amplify.aws", "docs.amplify.aws"}
 WORD_RE = re.compile(r"[a-z][a-z0-9]{3,}")
 SUFFIXES = ("ing", "ed", "es", "s", "ly")
@@ -69,12 +71,17 @@ def content_words(text: str) -> list[str]:
 class Grounder:
     """Keeps a sentence only when its identifiers and most of its words come from the sources."""
 
-    def __init__(self, *corpora: str, echo: tuple[str, ...] = (), vocabulary: str | None = None) -> None:
-        """``corpora``: where identifiers may come from; ``vocabulary``: the text the model
-        was shown, which its plain words must mostly come from (defaults to the corpora)."""
-        self.corpus = "\n".join(corpora).lower()
+    def __init__(self, *corpora: str, echo: tuple[str, ...] = (), vocabulary: str | None = None,
+                 user_input: str = "") -> None:
+        """``corpora``: the recipes, where every identifier and every command may come from;
+        ``user_input``: the user's log, where names may also come from but never a command
+        (a log cannot put an instruction into the answer); ``vocabulary``: the recipe text the
+        model was shown, which its plain words must mostly come from (defaults to the corpora)."""
+        self.recipes = "\n".join(corpora).lower()
+        self.corpus = self.recipes + "\n" + user_input.lower()
         self.squashed = re.sub(r"\s+", " ", self.corpus)
-        self.vocabulary = set(content_words(self.corpus if vocabulary is None else vocabulary))
+        self.recipes_squashed = re.sub(r"\s+", " ", self.recipes)
+        self.vocabulary = set(content_words(self.recipes if vocabulary is None else vocabulary))
         self.echo = {" ".join(content_words(line)) for line in echo if line.strip()}
 
     def supported(self, sentence: str) -> bool:
@@ -87,10 +94,13 @@ class Grounder:
 
     def grounded(self, sentence: str) -> bool:
         for ident in identifiers(sentence):
-            low = ident.lower()
-            if low not in self.corpus and re.sub(r"\s+", " ", low) not in self.squashed:
+            low = re.sub(r"\s+", " ", ident.lower())
+            if COMMAND_RE.match(ident):
+                if low not in self.recipes_squashed:
+                    return False
+            elif low not in self.corpus and low not in self.squashed:
                 return False
-        return True
+        return not DANGER_RE.search(sentence) or bool(DANGER_RE.search(self.recipes))
 
     def check_sentence(self, sentence: str, result: Checked) -> str | None:
         sentence = LABEL_RE.sub("", LIST_TAIL_RE.sub("", sentence.strip())).strip()

@@ -106,47 +106,137 @@ def _decode(data: bytes, label: str) -> str:
         return text
 
 
-def _read_lines(handle: BinaryIO) -> Iterable[tuple[bytes, int]]:
-    """Yield (line, bytes consumed); a line longer than the cap is cut and the rest skipped."""
-    cap = MAX_LINE_CHARS * 4
-    while True:
-        raw = handle.readline(cap)
-        if not raw:
+BLOCK_BYTES = 4 * 1024 * 1024
+LINE_CAP = MAX_LINE_CHARS * 4
+
+
+KEYWORDS = tuple(k.encode() for k in (
+    "error", "exception", "fail", "fault", "denied", "authorized", "authorised", "cannot", "can't", "could not",
+    "unable", "invalid", "missing", "not found", "timed out", "resolution:", "caused by", "serializederror",
+    "rollback", "warn", "\u2716", "\u274c", "\u26a0",
+))
+KEEP_FIRST_INTERESTING = 1000
+
+
+class _Window:
+    """What is kept of a stream: its first lines, its last lines, and the interesting ones
+    between (the first ones, where a root cause usually is, and the latest ones)."""
+
+    def __init__(self) -> None:
+        self.head: list[bytes] = []
+        self.first: dict[int, bytes] = {}
+        self.latest: deque[tuple[int, bytes]] = deque(maxlen=KEEP_INTERESTING)
+        self.tail: deque[tuple[int, bytes]] = deque(maxlen=KEEP_TAIL)
+        self.dropped = False
+
+    def cap(self, line: bytes) -> bytes:
+        if len(line) <= LINE_CAP:
+            return line
+        self.dropped = True
+        return line[:LINE_CAP] + b"\n"
+
+    def add_block(self, block: bytes, offset: int) -> None:
+        """``block`` holds whole lines only (each ending in a newline)."""
+        if len(self.head) < KEEP_HEAD:
+            block, offset = self._fill_head(block, offset)
+        if not block:
             return
-        used = len(raw)
-        if len(raw) == cap and not raw.endswith(b"\n"):
-            while True:
-                more = handle.readline(cap)
-                used += len(more)
-                if not more or more.endswith(b"\n"):
-                    break
-            raw += b"\n"
-        yield raw, used
+        self._pick(block, offset)
+        start = len(block)
+        for _ in range(KEEP_TAIL):  # only the last lines can survive in the tail
+            cut = block.rfind(b"\n", 0, start - 1)
+            if cut < 0:
+                start = 0
+                break
+            start = cut + 1
+        if start > 0 or len(self.tail) == KEEP_TAIL:
+            self.dropped = True
+        pos = start
+        while pos < len(block):
+            end = block.find(b"\n", pos) + 1 or len(block)
+            self.tail.append((offset + pos, self.cap(block[pos:end])))
+            pos = end
+
+    def _fill_head(self, block: bytes, offset: int) -> tuple[bytes, int]:
+        pos = 0
+        while len(self.head) < KEEP_HEAD and pos < len(block):
+            end = block.find(b"\n", pos) + 1 or len(block)
+            self.head.append(self.cap(block[pos:end]))
+            pos = end
+        return block[pos:], offset + pos
+
+    def _pick(self, block: bytes, offset: int) -> None:
+        lowered = block.lower()
+        starts: set[int] = set()
+        for keyword in KEYWORDS:  # C-speed searches; only line starts are collected in Python
+            self._first_hits(lowered, keyword, starts)
+            self._last_hits(lowered, keyword, starts)
+        for start in sorted(starts):
+            end = block.find(b"\n", start) + 1 or len(block)
+            line = self.cap(block[start:end])
+            if len(self.first) < KEEP_FIRST_INTERESTING:
+                self.first[offset + start] = line
+            else:
+                if len(self.latest) == self.latest.maxlen:
+                    self.dropped = True
+                self.latest.append((offset + start, line))
+
+    def _first_hits(self, lowered: bytes, keyword: bytes, starts: set[int]) -> None:
+        _collect(lowered, keyword, starts, KEEP_FIRST_INTERESTING - len(self.first), backwards=False)
+
+    def _last_hits(self, lowered: bytes, keyword: bytes, starts: set[int]) -> None:
+        _collect(lowered, keyword, starts, KEEP_INTERESTING, backwards=True)
+
+    def result(self) -> bytes:
+        middle = dict(self.first)
+        middle.update(self.latest)
+        middle.update(self.tail)
+        return b"".join(self.head) + b"".join(line for _, line in sorted(middle.items()))
+
+
+def _collect(lowered: bytes, keyword: bytes, starts: set[int], limit: int, backwards: bool) -> None:
+    """Add the start offsets of up to ``limit`` new lines holding ``keyword``, from either end."""
+    pos, found = (len(lowered) if backwards else 0), 0
+    while found < limit:
+        hit = lowered.rfind(keyword, 0, pos) if backwards else lowered.find(keyword, pos)
+        if hit < 0:
+            return
+        start = lowered.rfind(b"\n", 0, hit) + 1
+        if start not in starts:
+            starts.add(start)
+            found += 1
+        pos = start if backwards else (lowered.find(b"\n", hit) + 1 or len(lowered))
 
 
 def _stream_lines(handle: BinaryIO, max_bytes: int) -> tuple[bytes, bool]:
-    """Read a possibly huge stream in bounded memory: head, tail and interesting lines."""
-    head: list[bytes] = []
-    tail: deque[bytes] = deque(maxlen=KEEP_TAIL)
-    picked: deque[bytes] = deque(maxlen=KEEP_INTERESTING)
-    interesting = re.compile(INTERESTING_RE.pattern.encode(), re.I)
-    total = 0
-    dropped = False
-    for line, used in _read_lines(handle):
-        total += used
-        dropped = dropped or used > len(line)
-        if len(head) < KEEP_HEAD and total <= max_bytes:
-            head.append(line)
-            continue
-        if len(tail) == tail.maxlen:
-            if interesting.search(tail[0]):
-                if len(picked) == picked.maxlen:
-                    dropped = True
-                picked.append(tail[0])
-            else:
-                dropped = True
-        tail.append(line)
-    return b"".join(head) + b"".join(picked) + b"".join(tail), dropped
+    """Read a possibly huge stream in bounded memory, a block at a time."""
+    window = _Window()
+    carry = b""
+    offset = 0
+    skipping = False  # inside the rest of a line that was too long to keep
+    while True:
+        block = handle.read(BLOCK_BYTES)
+        if not block:
+            break
+        if skipping:
+            newline = block.find(b"\n")
+            offset += len(block) if newline < 0 else newline + 1
+            if newline < 0:
+                continue
+            block, skipping = block[newline + 1 :], False
+        data = carry + block
+        cut = data.rfind(b"\n") + 1
+        window.add_block(data[:cut], offset)
+        offset += cut
+        carry = data[cut:]
+        if len(carry) > LINE_CAP:
+            window.add_block(carry[:LINE_CAP] + b"\n", offset)
+            window.dropped = skipping = True
+            offset += len(carry)
+            carry = b""
+    if carry:
+        window.add_block(carry + b"\n", offset)
+    return window.result(), window.dropped or offset > max_bytes
 
 
 def read_input(source: str, max_bytes: int = 64 * 1024 * 1024) -> tuple[str, bool]:

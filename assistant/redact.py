@@ -22,12 +22,24 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
 ]
 
 
+_OPTIONAL: dict[str, tuple[str, re.Pattern[str], int]] = {
+    "accounts": ("AWS_ACCOUNT_ID", re.compile(r"(?<![\d-])(\d{12})(?![\d-])"), 1),
+    "emails": ("EMAIL", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), 0),
+}
+
+
 @dataclass
 class Redactor:
-    """Replaces secrets with stable placeholders: the same secret, the same placeholder."""
+    """Replaces secrets with stable placeholders: the same secret, the same placeholder.
+
+    ``enabled=False`` turns redaction off (it must be asked for explicitly); ``accounts`` and
+    ``emails`` also hide AWS account ids and e-mail addresses."""
 
     mapping: dict[str, str] = field(default_factory=dict)
     count: int = 0
+    enabled: bool = True
+    accounts: bool = False
+    emails: bool = False
 
     def _placeholder(self, kind: str, secret: str) -> str:
         if secret not in self.mapping:
@@ -37,7 +49,10 @@ class Redactor:
         return self.mapping[secret]
 
     def redact(self, text: str) -> str:
-        for kind, pattern, group in _RULES:
+        if not self.enabled:
+            return text
+        rules = list(_RULES) + [rule for name, rule in _OPTIONAL.items() if getattr(self, name)]
+        for kind, pattern, group in rules:
             text = pattern.sub(lambda m, k=kind, g=group: self._replace(m, k, g), text)
         return text
 

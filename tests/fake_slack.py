@@ -88,6 +88,8 @@ class FakeSlack:
             return {"ok": True, "upload_url": f"{self.url}/upload/F1", "file_id": "F1"}
         if method == "files.completeUploadExternal":
             return {"ok": True, "files": [{"id": "F1", "title": "snippet"}]}
+        if method == "apps.connections.open":  # Socket Mode: no WebSocket server here
+            return {"ok": False, "error": "invalid_auth"}
         return {"ok": True}
 
 
@@ -139,8 +141,8 @@ def _handler(fake: FakeSlack):
 
 # ------------------------------------------------------------------ Slack's side of the Events API
 
-def signed_post(url: str, payload: dict, secret: str = SIGNING_SECRET, timeout: float = 10.0) -> int:
-    """POST an event to the bot the way Slack does, signed with the signing secret."""
+def signed_post(url: str, payload: dict, secret: str = SIGNING_SECRET, timeout: float = 10.0) -> tuple[int, str]:
+    """POST an event to the bot the way Slack does, signed with the signing secret: (status, body)."""
     body = json.dumps(payload).encode()
     stamp = str(int(time.time()))
     signature = "v0=" + hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
@@ -148,9 +150,9 @@ def signed_post(url: str, payload: dict, secret: str = SIGNING_SECRET, timeout: 
         "Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status
+            return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
-        return exc.code
+        return exc.code, exc.read().decode()
 
 
 _event_ids = itertools.count(1)

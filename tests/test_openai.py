@@ -118,3 +118,15 @@ def test_a_server_that_is_down_or_missing_is_one_clear_line(tmp_path, args, code
     assert len(stderr.strip().splitlines()) == 1 and stderr.startswith(f"error: {message}")
     assert "hint:" in stderr and "Traceback" not in stderr
     assert time.monotonic() - started < 30
+
+
+def test_chat_goes_on_when_the_shared_server_is_down(tmp_path):
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    result = run_cli("chat", "--backend", "openai", "--base-url", url, "--model", "m",
+                     stdin=" ".join(open(SECRET).read().splitlines()) + "\n/sources\n/quit\n",
+                     env={"AMPFIX_HOME": str(tmp_path)})
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert "npx ampx sandbox secret set GOOGLE_CLIENT_ID" in out
+    assert f"error: cannot reach the model server at {url}" in out
+    assert "sandbox-secret-not-set" in out.split("error: cannot reach")[1] and out.rstrip().endswith("bye")

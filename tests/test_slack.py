@@ -35,9 +35,12 @@ class Bot:
         self.proc = subprocess.Popen([str(AMPFIX), *args], env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, daemon=True).start()
-        found = self.wait_line(r"listening on (http://\S+)")
-        self.url = found.group(1)
-        self.wait_line(r"^ready$")
+        try:
+            self.url = self.wait_line(r"listening on (http://\S+)").group(1)
+            self.wait_line(r"^ready$")
+        except BaseException:
+            self.proc.kill()
+            raise
 
     def _read(self) -> None:
         for line in self.proc.stderr:
@@ -50,14 +53,14 @@ class Bot:
                 found = re.search(pattern, line)
                 if found:
                     return found
-            if self.proc.poll() is not None and not self.proc.stderr.closed:
-                time.sleep(0.2)
-            assert self.proc.poll() is None, f"the bot exited {self.proc.returncode}: {self.lines}"
+            if self.proc.poll() is not None:
+                time.sleep(0.3)  # the reader takes the last lines
+                raise AssertionError(f"the bot exited {self.proc.returncode}: {self.lines}")
             time.sleep(0.05)
         raise AssertionError(f"no line {pattern!r} within {timeout}s: {self.lines}")
 
     def send(self, payload: dict, secret: str = SIGNING_SECRET) -> int:
-        return signed_post(self.url, payload, secret)
+        return signed_post(self.url, payload, secret)[0]
 
     def stop(self) -> int:
         self.proc.terminate()
@@ -69,9 +72,9 @@ class Bot:
 
 
 def bot_env(fake: FakeSlack, home, **extra: str) -> dict:
-    env = dict(os.environ, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-               AMPFIX_SLACK_API_URL=fake.api_url, AMPFIX_HOME=str(home), NO_COLOR="1", **extra)
-    env.pop("SLACK_APP_TOKEN", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AMPFIX_"))}
+    env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, AMPFIX_SLACK_API_URL=fake.api_url,
+               AMPFIX_HOME=str(home), NO_COLOR="1", **extra)
     return env
 
 
@@ -223,11 +226,19 @@ def test_unsigned_events_and_other_channels_are_ignored(slack):
     assert any("ignored a message in C9" in line for line in bot.lines)
     assert bot.send(event_callback({"type": "message", "subtype": "message_changed", "channel": "D1",
                                     "channel_type": "im", "ts": new_ts()})) == 200
+    assert signed_post(bot.url, {"type": "url_verification", "challenge": "abc123"}) == (200, '{"challenge": "abc123"}')
+
+
+def test_a_bare_mention_gets_a_hint_instead_of_silence(slack):
+    fake, bot = slack
+    ts = new_ts()
+    bot.send(mention("C1", ts, ""))
+    assert "Paste the error output" in answer_in(fake, "C1", ts)["text"]
 
 
 def test_the_bot_narrates_with_the_bundled_model(tmp_path):
     with FakeSlack() as fake:
-        bot = Bot(["slack", "--http", "--port", "0"], bot_env(fake, tmp_path))
+        bot = Bot(["slack", "--http", "--port", "0"], bot_env(fake, tmp_path, AMPFIX_MAX_TOKENS="48"))
         try:
             ts = new_ts()
             bot.send(direct_message("D7", ts, f"```{LOG}```"))
@@ -252,3 +263,59 @@ def test_missing_tokens_are_one_line_errors(tmp_path):
     env["SLACK_BOT_TOKEN"] = BOT_TOKEN
     result = subprocess.run([str(AMPFIX), "slack", "--no-llm"], env=env, capture_output=True, timeout=60)
     assert result.returncode == 2 and "SLACK_APP_TOKEN is not set" in result.stderr.decode()
+
+
+def test_socket_mode_with_a_refused_app_token_is_one_line(tmp_path):
+    with FakeSlack() as fake:
+        env = bot_env(fake, tmp_path, SLACK_APP_TOKEN="xapp-1-A1-1-refused")
+        result = subprocess.run([str(AMPFIX), "slack", "--no-llm"], env=env, capture_output=True, timeout=60)
+    stderr = result.stderr.decode()
+    assert result.returncode == 1, stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: Slack refused SLACK_APP_TOKEN: invalid_auth (hint:")
+    assert [name for name, _ in fake.calls] == ["auth.test", "apps.connections.open"]
+
+
+def test_recipe_markdown_becomes_slack_mrkdwn():
+    from assistant.slack.blocks import mrkdwn
+
+    text = ("### Fix\n\n1. Run **this**, see [the docs](https://docs.amplify.aws/x?a=1&b=2):\n\n"
+            "   ```ts\n   const f = defineFunction<Env>({ name: 'a' });\n   ```\n- one & two")
+    assert mrkdwn(text) == ("*Fix*\n\n1. Run *this*, see <https://docs.amplify.aws/x?a=1&amp;b=2|the docs>:\n\n"
+                            "```\nconst f = defineFunction&lt;Env&gt;({ name: 'a' });\n```\n• one &amp; two")
+
+
+def test_the_manifest_asks_for_the_events_the_bot_handles():
+    import yaml
+
+    manifest = yaml.safe_load((ROOT / "slack-manifest.yaml").read_text())
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention", "message.im", "reaction_added"]
+    assert {"app_mentions:read", "chat:write", "im:history", "reactions:read", "files:read",
+            "files:write"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert manifest["settings"]["socket_mode_enabled"] is True
+
+
+def test_a_model_server_that_is_down_still_gets_the_recipe_card_posted(tmp_path):
+    import socket
+
+    from assistant.answer import Engine
+    from assistant.config import load_settings
+    from assistant.slack.app import web_client
+    from assistant.slack.bot import Job, SlackBot
+    from assistant.slack.message import FileReader
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    engine = Engine(load_settings(use_llm=True, backend="openai", base_url=closed, model="m"))
+    lines: list[str] = []
+    with FakeSlack() as fake:
+        client = web_client(BOT_TOKEN, fake.api_url)
+        bot = SlackBot(engine, client, bot_user_id="UAMPFIX", home=tmp_path, log=lines.append,
+                       reader=FileReader(BOT_TOKEN, fake.api_url))
+        bot.answer(Job("C1", "1.1", "1.1", "UDEV", f"```{LOG}```"))
+        pending, final = fake.calls_to("chat.update", channel="C1")
+    assert "m is writing a short summary" in text_of(pending)
+    assert "`sandbox-secret-not-set`" in text_of(final) and "writing" not in text_of(final)
+    assert lines == [f"warning: cannot reach the model server at {closed}: [Errno 111] Connection refused; "
+                     "posted the recipe card alone (hint: start the server, check --base-url / AMPFIX_BASE_URL, "
+                     "or use --no-llm)"]

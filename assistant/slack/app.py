@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
 
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
@@ -75,7 +77,6 @@ def build_app(bot: SlackBot, client: WebClient, signing_secret: str, log: Log) -
     app.event("app_mention")(lambda event: bot.receive(event))
     app.event("message")(lambda event: bot.on_message(event))
     app.event("reaction_added")(lambda event: bot.on_reaction(event))
-    app.event("reaction_removed")(lambda event: None)
 
     @app.error
     def on_error(error: Exception) -> None:
@@ -90,11 +91,12 @@ def _handler(app: App) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             path, _, query = self.path.partition("?")
-            length = int(self.headers.get("Content-Length") or 0)
+            length = self.headers.get("Content-Length") or "0"
             if path != EVENTS_PATH:
                 return self._send(404, {}, "not found")
-            if length > MAX_BODY:
-                return self._send(413, {}, "too large")
+            if not length.isdigit() or int(length) > MAX_BODY:
+                return self._send(413, {}, "missing or too large Content-Length")
+            length = int(length)
             body = self.rfile.read(length).decode("utf-8", errors="replace")
             response = app.dispatch(BoltRequest(body=body, query=query, headers=dict(self.headers.items())))
             self._send(response.status, response.headers, response.body)
@@ -120,23 +122,34 @@ def _handler(app: App) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve_http(app: App, host: str, port: int, stop: threading.Event, log: Log) -> None:
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    log: Log = print
+
+    def handle_error(self, request: object, client_address: tuple) -> None:
+        kind, exc = sys.exc_info()[:2]
+        self.log(f"warning: a request from {client_address[0]} failed: {kind.__name__ if kind else '?'}: {exc}")
+
+
+def open_http(app: App, host: str, port: int, log: Log) -> Callable[[], None]:
+    """Serve the Events API in the background; returns what stops it."""
     try:
-        server = ThreadingHTTPServer((host, port), _handler(app))
+        server = _Server((host, port), _handler(app))
     except OSError as exc:
         raise SlackError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", "pick another --port or --host") from exc
-    server.daemon_threads = True
+    server.log = log
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     log(f"listening on http://{host}:{server.server_port}{EVENTS_PATH}")
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
+
+    def close() -> None:
         server.shutdown()
         server.server_close()
 
+    return close
 
-def serve_socket_mode(app: App, app_token: str, stop: threading.Event, log: Log) -> None:
+
+def open_socket_mode(app: App, app_token: str, log: Log) -> Callable[[], None]:
+    """Connect to Slack over Socket Mode; returns what disconnects."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     handler = SocketModeHandler(app, app_token)
@@ -148,12 +161,11 @@ def serve_socket_mode(app: App, app_token: str, stop: threading.Event, log: Log)
                          "and turn Socket Mode on") from exc
     except (SlackClientError, OSError) as exc:
         raise SlackError(f"cannot open a Socket Mode connection: {exc}", "check the network, or run with --http") from exc
-    log("connected to Slack in Socket Mode")
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        handler.close()
+    if handler.client.is_connected():
+        log("connected to Slack in Socket Mode")
+    else:
+        log("warning: the Socket Mode connection failed; retrying in the background")
+    return handler.close
 
 
 def _stop_on_signals() -> threading.Event:
@@ -177,13 +189,13 @@ def run(engine: Engine, *, http: bool, host: str, port: int, log: Log) -> int:
                    channels=channels_of(settings.slack_channels), queue_size=settings.slack_queue)
     app = build_app(bot, client, tokens.signing_secret if http else "", log)
     stop = _stop_on_signals()
+    close = open_http(app, host, port, log) if http else open_socket_mode(app, tokens.app, log)
     bot.start()
     try:
-        if http:
-            serve_http(app, host, port, stop, log)
-        else:
-            serve_socket_mode(app, tokens.app, stop, log)
+        while not stop.wait(0.5):
+            pass
     finally:
+        close()
         bot.stop()
     log("stopped")
     return 0

@@ -97,7 +97,7 @@ class SlackBot:
         self.jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max(1, queue_size))
         self.threads: OrderedDict[tuple[str, str], Thread] = OrderedDict()
         self.answers: OrderedDict[tuple[str, str], dict] = OrderedDict()
-        self.seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self.seen: OrderedDict[tuple, None] = OrderedDict()  # events already taken: Slack retries
         self.lock = threading.Lock()
         self.worker = threading.Thread(target=self.work, name="ampfix-model-worker", daemon=True)
 
@@ -141,10 +141,12 @@ class SlackBot:
         """A thumbs up or down on an answer: one JSON line of eval material in AMPFIX_HOME."""
         rating = RATINGS.get(str(event.get("reaction", "")).split("::")[0])
         item = event.get("item") or {}
+        key = (item.get("channel"), item.get("ts"), event.get("user"), rating)
         with self.lock:
             record = self.answers.get((item.get("channel"), item.get("ts")))
-        if rating is None or record is None or event.get("user") == self.bot_user_id:
-            return
+            if rating is None or record is None or event.get("user") == self.bot_user_id or key in self.seen:
+                return
+            _bounded_put(self.seen, key, None, MAX_REMEMBERED)
         row = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rating": rating,
                "user": event.get("user", ""), "channel": item.get("channel"), "answer_ts": item.get("ts"), **record}
         with self.lock:
@@ -182,13 +184,15 @@ class SlackBot:
         """Load the index, embedder and model before the first question, not during it."""
         try:
             self.engine.dense_index()
-            if self.use_llm:
+            self.engine.embedder.embed(["warm up"])
+        except Exception as exc:  # noqa: BLE001 - the worker must live on: signatures still answer
+            self.log(f"warning: the search index is not ready: {getattr(exc, 'message', exc)}")
+        if self.use_llm:
+            try:
                 getattr(self.engine.backend, "load", lambda: None)()
-        except ModelError as exc:
-            self.use_llm = False
-            self.log(f"warning: {exc.message}; answering with recipe cards alone (hint: {exc.hint})")
-        except AmpfixError as exc:
-            self.log(f"warning: {exc.one_line()[len('error: '):]}")
+            except ModelError as exc:
+                self.use_llm = False
+                self.log(f"warning: {exc.message}; answering with recipe cards alone (hint: {exc.hint})")
         self.log("ready")
 
     def answer(self, job: Job) -> None:
