@@ -245,7 +245,8 @@ class Retriever:
         for match in matches.values():
             self._calibrate(match, top_lex, lexical[0][1] if lexical else 0.0, thresholds)
         ordered = sorted(matches.values(), key=lambda m: (-(max(m.exact, 0) + (0.5 if m.matched_by else 0)), -m.fused))
-        return [m for m in ordered if m.confidence != "none"][:top_k]
+        floor = ("none", "low") if specific else ("none",)  # beside an exact answer, no weak guesses
+        return [m for m in ordered if m.confidence not in floor or m.exact > 0][:top_k]
 
     @staticmethod
     def _calibrate(match: Match, top_lex: list[str], best_lex: float, t: Thresholds) -> None:
