@@ -75,6 +75,8 @@ class Engine:
         knowledge = load_knowledge(settings.knowledge_dir, settings.index_dir)
         self.recipes = knowledge.recipes
         self._embedder = embedder
+        self._query_embedder: Embedder | None = None
+        self._injected = embedder is not None
         self._backend = backend
         self._dense: dense_index.DenseIndex | None = None
         self.on_index_progress = on_index_progress
@@ -85,9 +87,24 @@ class Engine:
 
     @property
     def embedder(self) -> Embedder:
+        """The embedder that builds the index (sentence-transformers, on torch)."""
         if self._embedder is None:
             self._embedder = SentenceTransformerEmbedder(embedder_path(self.settings))
         return self._embedder
+
+    @property
+    def query_embedder(self) -> Embedder:
+        """The embedder for one query at a time: the same model in NumPy, which starts in a
+        fraction of a second instead of importing torch; the index builder where it cannot."""
+        if self._query_embedder is None:
+            path = embedder_path(self.settings)
+            if not self._injected and (path / "model.safetensors").is_file() and (path / "tokenizer.json").is_file():
+                from .embed_numpy import NumpyMiniLM
+
+                self._query_embedder = NumpyMiniLM(path)
+            else:
+                self._query_embedder = self.embedder
+        return self._query_embedder
 
     @property
     def backend(self) -> Backend:
@@ -117,7 +134,7 @@ class Engine:
 
     def _dense_search(self, query: str, limit: int) -> list[tuple[str, float]]:
         index = self.dense_index()
-        vector = self.embedder.embed([query[:2000]])[0]
+        vector = self.query_embedder.embed([query[:2000]])[0]
         best: dict[str, float] = {}
         for i, score in index.search(vector, limit * 4):
             rid = index.chunks[i].recipe_id

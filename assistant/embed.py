@@ -23,7 +23,7 @@ class Embedder(Protocol):
         ...
 
 
-def _model_id(path: Path) -> str:
+def model_id(path: Path) -> str:
     digest = hashlib.sha256()
     for name in ("config.json", "modules.json", "config_sentence_transformers.json"):
         file = path / name
@@ -38,7 +38,7 @@ class SentenceTransformerEmbedder:
     def __init__(self, path: Path, batch_size: int = 64) -> None:
         self.path = path
         self.batch_size = batch_size
-        self.id = _model_id(path)
+        self.id = model_id(path)
         self._model = None
 
     def _load(self):

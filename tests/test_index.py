@@ -84,3 +84,27 @@ def test_a_damaged_index_is_detected(small_kb, embedder):
     with pytest.raises(IndexStateError) as caught:
         dense_index.load(index_dir)
     assert "ampfix index build" in caught.value.hint
+
+
+def test_the_numpy_query_embedder_matches_the_bundled_model(embedder):
+    from assistant.embed_numpy import NumpyMiniLM
+
+    texts = ["how do I give a function access to my data?",
+             "[SecretNotSetError] The secret GOOGLE_CLIENT_ID specified in the backend does not exist. " * 6]
+    fast = NumpyMiniLM(embedder.inner.path)
+    assert fast.id == embedder.id
+    agreement = (fast.embed(texts) * embedder.embed(texts)).sum(axis=1)
+    assert agreement.min() > 0.9999
+
+
+def test_a_query_does_not_import_torch(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from assistant.config import load_settings; from assistant.answer import Engine; "
+            "e = Engine(load_settings(use_llm=False)); "
+            "a = e.diagnose('how do I run a function on a schedule', dense='always', require_context=False); "
+            "assert a.matches; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -82,8 +82,9 @@ def bot_env(fake: FakeSlack, home, **extra: str) -> dict:
 def slack(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     with FakeSlack() as fake:
+        # AMPFIX_REDACT=0 is for a local terminal: in Slack secrets are redacted all the same
         bot = Bot(["slack", "--http", "--port", "0", "--no-llm", "--queue", "1"],
-                  bot_env(fake, home, AMPFIX_SLACK_CHANNELS="C1,C2"))
+                  bot_env(fake, home, AMPFIX_SLACK_CHANNELS="C1,C2", AMPFIX_REDACT="0"))
         bot.home = home
         yield fake, bot
         assert bot.stop() == 0, bot.lines

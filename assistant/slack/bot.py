@@ -205,18 +205,24 @@ class SlackBot:
             turn = self._ask(job, thread, text)
             message = self._message(turn)
             self._update(job, thread, message)
-            if message.snippet:
-                self.client.files_upload_v2(channel=job.channel, thread_ts=job.thread_ts, title="The whole answer",
-                                            filename="ampfix-answer.md", content=thread.scrub(message.snippet))
+            if message.snippet:  # the blocks already hold the answer: a failed upload only loses the rest
+                self._call("files_upload_v2", channel=job.channel, thread_ts=job.thread_ts, title="The whole answer",
+                           filename="ampfix-answer.md", content=thread.scrub(message.snippet))
             self._remember(job, text, turn)
         self._call("reactions_remove", channel=job.channel, timestamp=job.ts, name=PROGRESS)
 
     def _thread(self, job: Job) -> Thread:
         key = (job.channel, job.thread_ts)
         with self.lock:
-            thread = self.threads.get(key) or Thread(Conversation(self.engine, use_llm=self.use_llm))
+            thread = self.threads.get(key) or self._new_thread()
             _bounded_put(self.threads, key, thread, MAX_THREADS)
         return thread
+
+    def _new_thread(self) -> Thread:
+        """Slack always redacts (AMPFIX_REDACT=0 is for a local terminal); accounts and e-mails as configured."""
+        settings = self.engine.settings
+        return Thread(Conversation(self.engine, use_llm=self.use_llm),
+                      Redactor(accounts=settings.redact_accounts, emails=settings.redact_emails))
 
     def _read(self, job: Job, thread: Thread) -> str:
         parts = [plain_text(job.text, self.bot_user_id), *attached_texts(job.files, self.reader.read, self.log)]
