@@ -25,6 +25,7 @@ TIMESTAMP_RE = re.compile(
     r"|\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}"
     r")\s*(?:\[(?:INFO|WARNING|WARN|ERROR|DEBUG)\]:?\s*)?"
 )
+LEVEL_PREFIX_RE = re.compile(r"^\s*\[(?:INFO|WARNING|WARN|ERROR|DEBUG)\]:?\s*(?:\d{4}-\d{2}-\d{2}T[\d:.]+Z?:?\s*)?")
 LAMBDA_PREFIX_RE = re.compile(r"^(?:[0-9a-f]{8}-[0-9a-f-]{27,}\s+)?(?:ERROR|INFO|WARN|DEBUG)\s+", re.I)
 NAMED_ERROR_RE = re.compile(r"\[(?P<name>[A-Z][A-Za-z0-9]*(?:Error|Fault|Exception))\]\s*(?P<message>.*)")
 CAUSED_BY_RE = re.compile(r"(?:∟\s*)?Caused by:\s*(?:\[(?P<name>[A-Za-z0-9]+)\]\s*)?(?P<message>.*)")
@@ -44,6 +45,15 @@ AMPLIFY_CONTEXT_RE = re.compile(
     r"\bdefine(?:Auth|Data|Function|Storage|Backend)\b|\ba\.(?:schema|model|query|mutation)\(|generateClient|"
     r"\$amplify|AMPLIFY_|aws-exports|sandbox secret|not been bootstrapped|\bUnauthorizedException\b",
     re.I,
+)
+GEN2_RE = re.compile(
+    r"\bampx\b|amplify_outputs|@aws-amplify/backend|\[Sandbox\]|\bdefineBackend\b|pipeline-deploy|"
+    r"amplify-[a-z0-9]+-[a-z0-9-]+-(?:sandbox|branch)-[0-9a-f]{10}"
+)
+GEN1_RE = re.compile(
+    r"(?:^|[\s$>])amplify (?:push|pull|init|status|publish|add|update|remove|env|mock|codegen)\b|team-provider-info|"
+    r"#current-cloud-backend|amplify/backend/(?:api|auth|function|storage|awscloudformation)/|aws-exports|"
+    r"amplifyconfiguration\.json|@aws-amplify/cli\b|amplifyPush"
 )
 MAX_LINE_CHARS = 4000
 KEEP_HEAD = 200
@@ -69,6 +79,8 @@ class ParsedLog:
     redactions: int = 0
     truncated: bool = False
     amplify_context: bool = True
+    gen2: bool = False
+    gen1: bool = False
 
     @property
     def error_names(self) -> list[str]:
@@ -270,6 +282,7 @@ def normalise_line(line: str) -> str:
         line = parts[-1] if parts else ""
     line = CONTROL_RE.sub("", line)
     line = TIMESTAMP_RE.sub("", line, count=1)
+    line = LEVEL_PREFIX_RE.sub("", line, count=1)
     line = LAMBDA_PREFIX_RE.sub("", line, count=1)
     if len(line) > MAX_LINE_CHARS:
         line = line[:MAX_LINE_CHARS] + " …"
@@ -407,4 +420,6 @@ def parse_log(text: str, redactor: Redactor | None = None, truncated: bool = Fal
         lines=lines, errors=errors, evidence=_evidence(lines, errors),
         entities=extract_entities(lines), redactions=redactor.count, truncated=truncated,
         amplify_context=any(AMPLIFY_CONTEXT_RE.search(line) for line in lines),
+        gen2=any(GEN2_RE.search(line) for line in lines),
+        gen1=any(GEN1_RE.search(line) for line in lines),
     )

@@ -23,6 +23,7 @@ from .recipes import Recipe
 
 RRF_K = 60
 STRONG_LEXICAL = 12.0
+REPEAT_BONUS = 0.05
 MAX_SCAN_LINES = 4000
 GENERIC_PENALTY = 10.0
 
@@ -154,11 +155,19 @@ class Retriever:
     def exact(self, parsed: ParsedLog) -> dict[str, Match]:
         found: dict[str, Match] = {}
 
+        best: dict[tuple[str, str], float] = {}
+
         def hit(recipe: Recipe, score: float, how: str, line: str) -> None:
+            """The best hit of each kind counts; every further one adds a little."""
             match = found.setdefault(recipe.id, Match(recipe))
-            match.exact += score if how not in match.matched_by else score * 0.1
-            if how not in match.matched_by:
+            key = (recipe.id, how)
+            previous = best.get(key)
+            if previous is None:
+                match.exact += score
                 match.matched_by.append(how)
+            else:
+                match.exact += max(score - previous, 0.0) + REPEAT_BONUS
+            best[key] = max(score, previous or score)
             line = line.strip()[:500]
             if line and line not in match.evidence and len(match.evidence) < 5:
                 match.evidence.append(line)
@@ -184,16 +193,25 @@ class Retriever:
                 for name in set(self.known_names.findall(line)) - parsed_names:
                     for recipe in self.by_error[name]:
                         hit(recipe, 1.5, "error-name", line)
-        self._demote_wrappers(found)
+        self._demote(found, parsed)
         return found
 
     @staticmethod
-    def _demote_wrappers(found: dict[str, Match]) -> None:
-        """A wrapper recipe (``generic``) yields to any specific recipe the log matched."""
-        if any(not m.recipe.generic for m in found.values()):
+    def _demote(found: dict[str, Match], parsed: ParsedLog) -> None:
+        """A wrapper recipe (``generic``) yields to any specific error recipe the log matched;
+        recipes of the other generation yield when the log shows which generation made it."""
+        if any(not m.recipe.generic and m.recipe.kind == "error" for m in found.values()):
             for match in found.values():
                 if match.recipe.generic:
                     match.exact -= GENERIC_PENALTY
+        gen1 = parsed.gen1 or any(  # a Gen 1 recogniser recipe (kind pattern) matched the log
+            m.recipe.generation == 1 and m.recipe.kind == "pattern" and "signature" in m.matched_by for m in found.values())
+        other = 1 if parsed.gen2 else 2 if gen1 else None
+        if other == 2 and not any(m.recipe.generation == 1 for m in found.values()):
+            other = None
+        for match in found.values():
+            if match.recipe.generation == other:
+                match.exact -= GENERIC_PENALTY
 
     def _scan_lines(self, parsed: ParsedLog) -> list[str]:
         lines = [l for l in parsed.lines if l.strip()]
