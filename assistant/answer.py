@@ -112,6 +112,10 @@ class Engine:
             self._backend = backend_for(self.settings)
         return self._backend
 
+    def close(self) -> None:
+        """Free the model, if one was loaded, before the interpreter shuts down around it."""
+        getattr(self._backend, "close", lambda: None)()
+
     def ensure_index(self, force: bool = False) -> dict:
         expected = dense_index.expected_manifest(self.settings.knowledge_dir, self.embedder.id)
         reason = "a rebuild was asked for" if force else dense_index.staleness(self.settings.index_dir, expected)

@@ -97,6 +97,7 @@ def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the index is shared data
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -70,6 +70,11 @@ class LlamaCppBackend:
                 raise ModelError(f"cannot load the model {self.path}: {exc}", "check the file is a GGUF model, or use --no-llm") from exc
         return self._llm
 
+    def close(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
         llm = self.load()
         try:

@@ -27,6 +27,12 @@ def json_lines(stdout: bytes) -> list[dict]:
     return [json.loads(line) for line in stdout.decode().splitlines() if line.strip()]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def built_index() -> None:
+    """Build the search index once, before any test starts a process that would build it."""
+    Engine(load_settings(use_llm=False)).ensure_index()
+
+
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     """The real engine: real recipes, the bundled embedder and FAISS index; no model."""

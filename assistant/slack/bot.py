@@ -168,6 +168,8 @@ class SlackBot:
         except queue.Full:
             return
         self.worker.join(timeout)
+        if not self.worker.is_alive():
+            self.engine.close()
 
     def work(self) -> None:
         self.warm_up()
