@@ -23,5 +23,8 @@ test: setup
 eval: setup
 	$(AMPFIX) eval
 
+bench: setup
+	$(PY) evals/bench.py
+
 clean-index:
 	rm -f index/vectors.faiss index/chunks.json index/manifest.json
