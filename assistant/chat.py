@@ -147,7 +147,6 @@ class Chat:
 
     def run_terminal(self, history_file: Path) -> None:
         from prompt_toolkit import PromptSession
-        from prompt_toolkit.history import FileHistory
 
         session = PromptSession(history=RedactedHistory(str(history_file)))
         self.console.print(Text("ampfix chat: paste a log or ask a question. /help for commands.", style="bold"))

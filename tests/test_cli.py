@@ -1,5 +1,3 @@
-import json
-
 import pytest
 
 from conftest import ROOT, json_lines, run_cli

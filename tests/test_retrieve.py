@@ -1,4 +1,3 @@
-from assistant.logs import parse_log
 from assistant.retrieve import required_literals
 
 WRAPPED = """[BackendBuildError] Unable to deploy due to CDK Assembly Error
