@@ -61,7 +61,7 @@ class Recipe:
 
     @property
     def compiled(self) -> tuple[re.Pattern[str], ...]:
-        return _compile(self.signatures)
+        return tuple(compile_signature(p) for p in self.signatures)
 
     def section(self, name: str) -> str:
         return self.sections.get(name, "")
@@ -71,8 +71,9 @@ class Recipe:
 
 
 @lru_cache(maxsize=None)
-def _compile(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+def compile_signature(pattern: str) -> re.Pattern[str]:
+    """Signatures match case-insensitively; each is compiled once per process."""
+    return re.compile(pattern, re.IGNORECASE)
 
 
 def _md() -> MarkdownIt:
@@ -224,13 +225,30 @@ def load_recipes(root: Path) -> list[Recipe]:
     return recipes
 
 
+def _duplicate_ids(recipes: list[Recipe], root: Path) -> list[RecipeError]:
+    seen: dict[str, Path] = {}
+    problems = []
+    for recipe in recipes:
+        rel = recipe.path.relative_to(root)
+        if recipe.id in seen:
+            problems.append(RecipeError(str(rel), "id", f"{recipe.id!r} is also used by {seen[recipe.id]}"))
+        seen.setdefault(recipe.id, rel)
+    return problems
+
+
+def _dangling_links(recipes: list[Recipe], root: Path) -> list[RecipeError]:
+    ids = {recipe.id for recipe in recipes}
+    return [
+        RecipeError(str(recipe.path.relative_to(root)), "section Related", f"{rid!r} is not a recipe id")
+        for recipe in recipes for rid in recipe.related if rid not in ids
+    ]
+
+
 def check_collection(recipes: list[Recipe], root: Path) -> None:
     """Ids must be unique; dangling Related links are reported by ``validate_all``."""
-    seen: dict[str, Path] = {}
-    for recipe in recipes:
-        if recipe.id in seen:
-            raise RecipeError(str(recipe.path.relative_to(root)), "id", f"{recipe.id!r} is also used by {seen[recipe.id]}")
-        seen[recipe.id] = recipe.path.relative_to(root)
+    problems = _duplicate_ids(recipes, root)
+    if problems:
+        raise problems[0]
 
 
 def validate_all(root: Path) -> tuple[list[Recipe], list[RecipeError]]:
@@ -241,17 +259,7 @@ def validate_all(root: Path) -> tuple[list[Recipe], list[RecipeError]]:
             recipes.append(parse_recipe(path, root))
         except RecipeError as exc:
             problems.append(exc)
-    seen: dict[str, Path] = {}
-    for recipe in recipes:
-        rel = str(recipe.path.relative_to(root))
-        if recipe.id in seen:
-            problems.append(RecipeError(rel, "id", f"{recipe.id!r} is also used by {seen[recipe.id]}"))
-        seen.setdefault(recipe.id, recipe.path.relative_to(root))
-    for recipe in recipes:
-        for rid in recipe.related:
-            if rid not in seen:
-                problems.append(RecipeError(str(recipe.path.relative_to(root)), "section Related", f"{rid!r} is not a recipe id"))
-    return recipes, problems
+    return recipes, problems + _duplicate_ids(recipes, root) + _dangling_links(recipes, root)
 
 
 def knowledge_hash(root: Path) -> str:

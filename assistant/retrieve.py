@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 from typing import Callable
@@ -19,7 +18,7 @@ except ImportError:  # pragma: no cover
 from .bm25 import BM25
 from .chunking import Chunk, chunk_all, tokenize
 from .logs import ParsedLog
-from .recipes import Recipe
+from .recipes import Recipe, compile_signature
 
 RRF_K = 60
 STRONG_LEXICAL = 12.0
@@ -94,11 +93,6 @@ def required_literals(pattern: str) -> list[str] | None:
     except re.error:
         return None
     return _required(list(parsed))
-
-
-@lru_cache(maxsize=None)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
 
 
 _LITERAL_CHARS = re.compile(r"[A-Za-z0-9 _:'\"/.,-]*")
@@ -181,7 +175,7 @@ class Retriever:
         for recipe, pattern, literals in self.signatures:
             if literals is not None and not any(lit in text for lit in literals):
                 continue
-            compiled = _compiled(pattern)
+            compiled = compile_signature(pattern)
             specificity = min(0.45, 0.01 * max((len(lit) for lit in literals or ()), default=0))
             for line, depth in zip(lines, depths):
                 if compiled.search(line):

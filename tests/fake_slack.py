@@ -16,6 +16,8 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from fake_http import QuietHandler
+
 BOT_USER = "UAMPFIX"
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-0000000000-0000000000000-testtesttesttesttesttest"
@@ -106,7 +108,7 @@ def _args(handler: BaseHTTPRequestHandler, body: bytes) -> dict:
 
 
 def _handler(fake: FakeSlack):
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with fake.lock:
@@ -115,26 +117,17 @@ def _handler(fake: FakeSlack):
             if path.startswith("/upload/"):
                 with fake.lock:
                     fake.calls.append(("upload", {"content": body.decode("utf-8", errors="replace")}))
-                return self._send(200, b"OK - %d" % len(body), "text/plain")
+                return self.send_body(200, b"OK - %d" % len(body), "text/plain")
             reply = fake.answer(path.removeprefix("/api/"), _args(self, body))
-            self._send(200, json.dumps(reply).encode(), "application/json")
+            self.send_body(200, json.dumps(reply).encode(), "application/json")
 
         def do_GET(self) -> None:  # noqa: N802
             name = urllib.parse.urlsplit(self.path).path.removeprefix("/files/")
             with fake.lock:
                 fake.calls.append(("file.get", {"name": name, "authorization": self.headers.get("Authorization")}))
             data = fake.files.get(name)
-            self._send(200 if data is not None else 404, data or b"not found", "text/plain")
+            self.send_body(200 if data is not None else 404, data or b"not found", "text/plain")
 
-        def _send(self, status: int, data: bytes, kind: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
 
     return Handler
 

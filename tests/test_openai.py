@@ -4,11 +4,12 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 from conftest import ROOT, json_lines, run_cli
+from fake_http import QuietHandler
 
 SECRET = str(ROOT / "tests" / "fixtures" / "secret-not-set.log")
 GROUNDED = "Set the secret GOOGLE_CLIENT_ID with npx ampx sandbox secret set."
@@ -36,17 +37,17 @@ class FakeOpenAI:
 
 
 def _handler(fake: FakeOpenAI):
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802
             fake.requests.append((self.path, {}, self.headers.get("Authorization") or ""))
-            self._json(200, {"object": "list", "data": [{"id": "tiny-instruct", "object": "model"}]})
+            self.send_json(200, {"object": "list", "data": [{"id": "tiny-instruct", "object": "model"}]})
 
         def do_POST(self) -> None:  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
             fake.requests.append((self.path, body, self.headers.get("Authorization") or ""))
             if fake.failures > 0:
                 fake.failures -= 1
-                return self._json(503, {"error": {"message": "loading model"}})
+                return self.send_json(503, {"error": {"message": "loading model"}})
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
@@ -56,16 +57,6 @@ def _handler(fake: FakeOpenAI):
                 self.wfile.flush()
             self.wfile.write(b"data: [DONE]\n\n")
 
-        def _json(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
 
     return Handler
 

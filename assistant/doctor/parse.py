@@ -145,32 +145,27 @@ def key_text(src: Source, key: Node) -> str:
     return value if value is not None else src.text(key)
 
 
-def object_pairs(src: Source, obj: Node | None) -> dict[str, Node]:
-    """`{a: 1, b}` as {"a": <1>, "b": <b>}; the value node of a shorthand property is the identifier."""
+def _properties(src: Source, obj: Node | None) -> Iterator[tuple[str, Node, Node]]:
+    """(key, the whole `key: value` node, the value node) of each property of an object literal;
+    for a shorthand property both nodes are the identifier."""
     obj = unwrap(obj)
-    pairs: dict[str, Node] = {}
     if obj is None or obj.type != "object":
-        return pairs
+        return
     for child in obj.named_children:
         if child.type == "pair":
-            pairs[key_text(src, child.child_by_field_name("key"))] = child.child_by_field_name("value")
+            yield key_text(src, child.child_by_field_name("key")), child, child.child_by_field_name("value")
         elif child.type == "shorthand_property_identifier":
-            pairs[src.text(child)] = child
-    return pairs
+            yield src.text(child), child, child
+
+
+def object_pairs(src: Source, obj: Node | None) -> dict[str, Node]:
+    """`{a: 1, b}` as {"a": <1>, "b": <b>}; the value node of a shorthand property is the identifier."""
+    return {key: value for key, _, value in _properties(src, obj)}
 
 
 def pair_nodes(src: Source, obj: Node | None) -> dict[str, Node]:
     """Like object_pairs, but each value is the whole `key: value` pair (for line numbers and patches)."""
-    obj = unwrap(obj)
-    found: dict[str, Node] = {}
-    if obj is None or obj.type != "object":
-        return found
-    for child in obj.named_children:
-        if child.type == "pair":
-            found[key_text(src, child.child_by_field_name("key"))] = child
-        elif child.type == "shorthand_property_identifier":
-            found[src.text(child)] = child
-    return found
+    return {key: pair for key, pair, _ in _properties(src, obj)}
 
 
 def chain(src: Source, node: Node | None) -> list[tuple[str, Node]]:
