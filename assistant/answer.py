@@ -31,6 +31,7 @@ class Answer:
     removed_sentences: int = 0
     kept_sentences: int = 0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    note: str | None = None  # why nothing matched, when there is more to say than that
 
     @property
     def matched(self) -> bool:
@@ -56,6 +57,7 @@ class Answer:
             "model": self.model,
             "redactions": self.parsed.redactions,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            **({"note": self.note} if self.note else {}),  # only beside an empty "matches"
         }
 
 
@@ -162,16 +164,24 @@ class Engine:
         parsed = parse_log(text, self.redactor(), truncated)
         timings["parse"] = (time.perf_counter() - started) * 1000
         t0 = time.perf_counter()
+        note = None
         matches = self.retriever.retrieve(parsed, parsed.query_text(), self.settings.top_k, dense=dense,
                                           question=not require_context)
         if require_context and not parsed.amplify_context:
             # Nothing in the input mentions Amplify: resemblance alone is not enough to answer,
             # only an error name or a recipe's own signature is.
-            matches = [m for m in matches if {"error-name", "signature"} & set(m.matched_by)]
+            matches = [m for m in matches if _answers_without_context(m, parsed)]
+            if parsed.foreign:
+                # ... and not even that when the output shows another toolchain at work.
+                note = (f"This output comes from {parsed.foreign}, not from an Amplify app; the "
+                        f"recipes answer Amplify Gen 2 failures only.")
+                if matches:
+                    note += f" The nearest recipe, for the same error inside an Amplify app: {matches[0].recipe.id}."
+                matches = []
         timings["retrieve"] = (time.perf_counter() - t0) * 1000
         entities = dict(project_entities or {})
         entities.update(parsed.entities)
-        answer = Answer(input=label, matches=matches, parsed=parsed, entities=entities)
+        answer = Answer(input=label, matches=matches, parsed=parsed, entities=entities, note=note)
         use_llm = self.settings.use_llm if use_llm is None else use_llm
         if matches and use_llm:
             t0 = time.perf_counter()
@@ -198,6 +208,22 @@ class Engine:
         answer.narrative = " ".join(checked.kept) or None
         answer.model = getattr(self.backend, "name", "model")
         answer.kept_sentences, answer.removed_sentences = len(checked.kept), len(checked.dropped)
+
+
+# Names Amplify shares with JavaScript itself: on their own they say nothing about Amplify.
+JS_BUILTIN_ERRORS = frozenset({"Error", "SyntaxError", "TypeError", "ReferenceError", "RangeError", "EvalError",
+                               "URIError", "AggregateError"})
+
+
+def _answers_without_context(match: Match, parsed: ParsedLog) -> bool:
+    """A recipe's own signature matched, or an Amplify error name that JavaScript does not
+    also use appears in the input."""
+    if "signature" in match.matched_by:
+        return True
+    if "error-name" not in match.matched_by:
+        return False
+    names = set(match.recipe.amplify_errors) - JS_BUILTIN_ERRORS
+    return any(name in line for line in parsed.lines for name in names)
 
 
 def _sentences(pieces: Iterator[str]) -> Iterator[str]:

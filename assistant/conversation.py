@@ -90,7 +90,7 @@ class Conversation:
 
     def _log_turn(self, text: str, answer: Answer):
         if not answer.matches:
-            return Turn(text, "none", "No recipe matches this log."), None
+            return Turn(text, "none", " ".join(filter(None, ("No recipe matches this log.", answer.note)))), None
         self._remember([m.recipe for m in answer.matches], answer.entities)
 
         def narrate(on_sentence):

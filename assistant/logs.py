@@ -41,11 +41,15 @@ INTERESTING_RE = re.compile(
     re.I,
 )
 AMPLIFY_CONTEXT_RE = re.compile(
-    r"amplify|ampx|\bappsync\b|cdk[-_.]?(?:bootstrap|toolkit|\.out|assembly)|aws-cdk|cdk bootstrap|hnb659fds|"
+    r"amplify|ampx|\bappsync\b|cdk[-_.]?(?:bootstrap|toolkit|\.out|assembly)|cdk bootstrap|hnb659fds|"
     r"\bdefine(?:Auth|Data|Function|Storage|Backend)\b|\ba\.(?:schema|model|query|mutation)\(|generateClient|"
-    r"\$amplify|AMPLIFY_|aws-exports|sandbox secret|not been bootstrapped|\bUnauthorizedException\b",
+    r"\$amplify|AMPLIFY_|aws-exports|sandbox secret|not been bootstrapped|"
+    r"(?:^|[\s'\"/.])(?:auth|data|storage|functions/[\w-]+)/resource(?:\.ts)?\b",
     re.I,
 )
+# Words an Amplify app's output often has, but other stacks' output too: context only when
+# nothing shows another toolchain at work.
+WEAK_CONTEXT_RE = re.compile(r"aws-cdk|\bUnauthorizedException\b", re.I)
 GEN2_RE = re.compile(
     r"\bampx\b|amplify_outputs|@aws-amplify/backend|\[Sandbox\]|\bdefineBackend\b|pipeline-deploy|"
     r"amplify-[a-z0-9]+-[a-z0-9-]+-(?:sandbox|branch)-[0-9a-f]{10}"
@@ -54,6 +58,18 @@ GEN1_RE = re.compile(
     r"(?:^|[\s$>])amplify (?:push|pull|init|status|publish|add|update|remove|env|mock|codegen)\b|team-provider-info|"
     r"#current-cloud-backend|amplify/backend/(?:api|auth|function|storage|awscloudformation)/|aws-exports|"
     r"amplifyconfiguration\.json|@aws-amplify/cli\b|amplifyPush"
+)
+# Output that shows another toolchain at work. It only matters for input with no Amplify
+# context at all: a platform error there (a Bedrock quota, a Lambda import failure, an IAM
+# denial) is someone else's stack, not an Amplify app.
+FOREIGN_MARKERS = (
+    ("Python and boto3", re.compile(r"\bbotocore\b|\bboto3\b|An error occurred \(\w+\) when calling the \w+ operation")),
+    ("Pulumi", re.compile(r"@pulumi/|\bpulumi (?:up|preview|stack)\b", re.I)),
+    ("the Serverless Framework", re.compile(r"serverless\.ya?ml|Serverless Error|\bsls deploy\b", re.I)),
+    ("Terraform", re.compile(r"\bterraform\b|\.tf line \d+", re.I)),
+    ("AWS CDK v1", re.compile(r"@aws-cdk/core\b")),
+    ("AWS SAM", re.compile(r"\bsam (?:deploy|build|local)\b|\bsamcli\b", re.I)),
+    (".NET", re.compile(r"\bat System\.[A-Z]\w+\.|\bMicrosoft\.(?:Azure|AspNetCore)\.")),
 )
 MAX_LINE_CHARS = 4000
 KEEP_HEAD = 200
@@ -81,6 +97,7 @@ class ParsedLog:
     amplify_context: bool = True
     gen2: bool = False
     gen1: bool = False
+    foreign: str | None = None  # the other toolchain the output shows, when it shows one
 
     @property
     def error_names(self) -> list[str]:
@@ -289,9 +306,31 @@ def normalise_line(line: str) -> str:
     return line.rstrip()
 
 
+XML_OPEN_RE = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?<Error>\s*$")
+XML_PART_RE = re.compile(r"(?:<[^<>]{0,120}>|[^<>]){0,300}")
+
+
+def _fold_xml_errors(lines: list[str], limit: int = 40) -> list[str]:
+    """An AWS REST error document printed one element per line (``<Error>``, ``<Code>``,
+    ``AccessDenied``, ``</Code>`` ...) becomes one line, so it reads as the service wrote it."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if XML_OPEN_RE.match(lines[i]):
+            end = next((j for j in range(i + 1, min(len(lines), i + limit))
+                        if lines[j].strip() == "</Error>"), None)
+            if end is not None and all(XML_PART_RE.fullmatch(line.strip()) for line in lines[i + 1:end]):
+                out.append("".join(line.strip() for line in lines[i:end + 1]))
+                i = end + 1
+                continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
 def normalise(text: str) -> list[str]:
     text = text.replace("\r\n", "\n")
-    return [normalise_line(line) for line in text.split("\n")]
+    return _fold_xml_errors([normalise_line(line) for line in text.split("\n")])
 
 
 # ---------------------------------------------------------------- parsing
@@ -416,10 +455,21 @@ def parse_log(text: str, redactor: Redactor | None = None, truncated: bool = Fal
     for err in errors:
         err.message = redactor.redact(err.message)
         err.resolution = redactor.redact(err.resolution)
+    foreign = _foreign(lines)
     return ParsedLog(
         lines=lines, errors=errors, evidence=_evidence(lines, errors),
         entities=extract_entities(lines), redactions=redactor.count, truncated=truncated,
-        amplify_context=any(AMPLIFY_CONTEXT_RE.search(line) for line in lines),
+        amplify_context=any(AMPLIFY_CONTEXT_RE.search(line) for line in lines)
+        or (foreign is None and any(WEAK_CONTEXT_RE.search(line) for line in lines)),
         gen2=any(GEN2_RE.search(line) for line in lines),
         gen1=any(GEN1_RE.search(line) for line in lines),
+        foreign=foreign,
     )
+
+
+def _foreign(lines: list[str], limit: int = 2000) -> str | None:
+    sample = lines[:limit]
+    for name, pattern in FOREIGN_MARKERS:
+        if any(pattern.search(line) for line in sample):
+            return name
+    return None

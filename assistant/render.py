@@ -25,7 +25,7 @@ def _sources(match: Match) -> str:
 
 def markdown(answer: Answer) -> str:
     if not answer.matches:
-        return f"**{NO_MATCH}**\n\n{NO_MATCH_HINT}\n"
+        return f"**{NO_MATCH}**\n\n{answer.note or NO_MATCH_HINT}\n"
     best = answer.matches[0]
     out = [f"## {best.recipe.title}", "",
            f"`{best.recipe.id}` · confidence **{best.confidence}** · matched by {', '.join(best.matched_by)}", ""]
@@ -62,7 +62,7 @@ class TerminalRenderer:
             self.console.rule(Text(answer.input, style="bold"))
         if not answer.matches:
             self.console.print(Text(NO_MATCH, style="bold red"))
-            self.console.print(Text(NO_MATCH_HINT, style="dim"))
+            self.console.print(Text(answer.note or NO_MATCH_HINT, style="dim"))
             return
         best = answer.matches[0]
         self.console.print(Text(best.recipe.title, style="bold"))

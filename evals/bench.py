@@ -43,21 +43,87 @@ def in_child(code: str) -> dict:
     return result
 
 
-WARM = """
-import json, statistics, time
-from assistant.config import load_settings
-from assistant.answer import Engine
-e = Engine(load_settings(use_llm=False))
-log = open('examples/sandbox-error.log').read()
-e.diagnose("how do I run a function on a schedule", use_llm=False, dense="always", require_context=False)
-def p50(text, **kw):
-    times = []
-    for _ in range(30):
-        t = time.perf_counter(); e.diagnose(text, use_llm=False, **kw); times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
-print(json.dumps({"exact_ms": p50(log), "dense_ms": p50("how do I run a function on a schedule", dense="always", require_context=False),
-                  "chunks": len(e.retriever.chunks)}))
-"""
+QUESTIONS = [
+    "how do I run a function on a schedule", "my lambda times out when it calls the graphql api",
+    "sign in fails for users created in the console", "guest users cannot upload files to storage",
+    "the hosting build fails at npm ci", "how do I give a function access to my data",
+    "where do I set environment variables for my function", "custom domain for the user pool",
+    "how do I add a post confirmation trigger", "subscriptions do not fire after a mutation",
+    "how do I use an existing dynamodb table", "sandbox keeps redeploying the same stack",
+    "my frontend cannot find amplify_outputs.json", "how do I call bedrock from a function",
+    "owner based authorization returns unauthorized", "secrets are not available in the build",
+]
+
+
+def warm_at(n: int | None) -> dict:
+    """Warm in-process diagnosis, as the chat REPL and the Slack bot see it: every real eval
+    input once (the realistic mix) and distinct questions that always run the dense stage.
+    With ``n``, the knowledge base is first scaled to n chunks by adding disguised copies of the
+    real recipes (their own ids, error names and signatures that never match, chunk vectors
+    jittered), so every stage (error names, signatures, BM25, FAISS) grows as a real one would."""
+    sys.path.insert(0, str(ROOT))
+    from assistant.answer import Engine
+    from assistant.config import load_settings
+    from assistant.evaluate import load_cases
+
+    engine = Engine(load_settings(use_llm=False))
+    engine.diagnose(QUESTIONS[0], use_llm=False, dense="always", require_context=False)  # load index + embedder
+    if n is not None:
+        _scale(engine, n)
+    cases = load_cases(sorted((ROOT / "evals" / "cases").glob("*.jsonl")))
+    for case in cases[:5]:
+        engine.diagnose(case.log, use_llm=False)
+
+    def timed(call) -> float:
+        started = time.perf_counter()
+        call()
+        return (time.perf_counter() - started) * 1000
+
+    mix = [timed(lambda c=c: engine.diagnose(c.log, use_llm=False)) for c in cases]
+    dense = [timed(lambda q=q: engine.diagnose(q, use_llm=False, dense="always", require_context=False))
+             for q in QUESTIONS * 2]
+    return {"chunks": len(engine.retriever.chunks), "recipes": len(engine.retriever.recipes), "inputs": len(mix),
+            "mix_p50_ms": statistics.median(mix), "mix_p95_ms": sorted(mix)[int(0.95 * (len(mix) - 1))],
+            "dense_p50_ms": statistics.median(dense)}
+
+
+def _scale(engine, n: int) -> None:
+    import dataclasses
+
+    import faiss
+    import numpy as np
+
+    from assistant.index import DenseIndex
+    from assistant.retrieve import Retriever
+
+    base_recipes = list(engine.retriever.recipes.values())
+    dense = engine.dense_index()
+    vectors = dense.index.reconstruct_n(0, dense.index.ntotal)
+    by_recipe: dict[str, list[int]] = {}
+    for i, chunk in enumerate(dense.chunks):
+        by_recipe.setdefault(chunk.recipe_id, []).append(i)
+    recipes, chunks, rows = list(base_recipes), list(dense.chunks), [vectors]
+    rng = np.random.default_rng(7)
+    copy = 0
+    while len(chunks) < n:
+        copy += 1
+        tag = f"zq{copy}x"
+        for recipe in base_recipes:
+            clone = dataclasses.replace(recipe, id=f"{recipe.id}-{tag}",
+                                        amplify_errors=tuple(f"{name}{tag.title()}" for name in recipe.amplify_errors),
+                                        signatures=tuple(f"{tag} {s}" for s in recipe.signatures))
+            recipes.append(clone)
+            idx = by_recipe.get(recipe.id, [])
+            chunks.extend(dataclasses.replace(dense.chunks[i], recipe_id=clone.id) for i in idx)
+            jitter = vectors[idx] + rng.normal(0, 0.05, (len(idx), vectors.shape[1])).astype(np.float32)
+            rows.append(jitter / np.linalg.norm(jitter, axis=1, keepdims=True))
+    chunks = chunks[:n]
+    matrix = np.ascontiguousarray(np.vstack(rows)[:n], dtype=np.float32)
+    index = faiss.IndexFlatIP(matrix.shape[1])
+    index.add(matrix)
+    engine._dense = DenseIndex(chunks, index, dense.manifest)
+    engine.retriever = Retriever(recipes, dense=engine._dense_search, chunks=chunks)
+
 
 GENERATION = """
 import json, time
@@ -147,9 +213,12 @@ def main() -> None:
     if not args.skip_model:
         r = cold(["explain", str(EXAMPLE), "--format", "json"], args.runs)
         row("explain with the bundled model, cold process", f"p50 {r['p50_s']:.2f} s", r["peak_mb"])
-    w = in_child(WARM)
-    row(f"warm diagnosis, exact match ({w['chunks']} chunks)", f"p50 {w['exact_ms']:.1f} ms", w["peak_mb"])
-    row(f"warm diagnosis, dense stage ({w['chunks']} chunks)", f"p50 {w['dense_ms']:.1f} ms")
+    for n in [None, *(int(x) for x in args.sizes.split(",")[1:])]:
+        w = in_child(f"import sys; sys.path.insert(0, 'evals'); import json, bench; print(json.dumps(bench.warm_at({n})))")
+        size = f"{w['chunks']} chunks{'' if n is None else ', scaled'}"
+        row(f"warm diagnosis, {w['inputs']} real inputs ({size})",
+            f"p50 {w['mix_p50_ms']:.1f} / p95 {w['mix_p95_ms']:.0f} ms", w["peak_mb"])
+        row(f"warm diagnosis, questions, dense stage ({size})", f"p50 {w['dense_p50_ms']:.1f} ms")
     e = in_child(EMBED)
     row("embedding recipe chunks", f"{e['chunks_per_s']:.0f} chunks/s", e["peak_mb"])
     row(f"index build, the knowledge base ({e['knowledge_chunks']} chunks)",

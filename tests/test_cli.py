@@ -63,6 +63,30 @@ def test_another_framework_exits_3_without_calling_the_model():
     assert b"No recipe matches this input." in text.stdout
 
 
+THROUGHPUT = ("Invocation of model ID anthropic.claude-3-5-sonnet-20241022-v2:0 with on-demand throughput isn't "
+              "supported. Retry your request with the ID or ARN of an inference profile that contains this model.")
+
+
+def test_a_platform_error_from_another_toolchain_says_why_nothing_matched(tmp_path):
+    python = tmp_path / "python.log"
+    python.write_text("    raise error_class(parsed_response, operation_name)\n"
+                      "botocore.errorfactory.ValidationException: An error occurred (ValidationException) when "
+                      f"calling the ConverseStream operation: {THROUGHPUT}\n")
+    result = run_cli("explain", str(python), "--format", "json", "--no-llm")
+    assert result.returncode == 3, result.stderr.decode()
+    (answer,) = json_lines(result.stdout)
+    assert answer["matches"] == []
+    assert "Python and boto3" in answer["note"] and "ai-bedrock-on-demand-throughput-not-supported" in answer["note"]
+    text = run_cli("explain", str(python), "--no-llm")
+    assert b"not from an Amplify app" in text.stdout
+    amplify = tmp_path / "amplify.log"
+    amplify.write_text(f"2024-11-02T10:01:02.123Z ERROR [amplify-myapp-main-branch-1a2b3c4d5e-chatHandler] {THROUGHPUT}\n")
+    answered = run_cli("explain", str(amplify), "--format", "json", "--no-llm")
+    assert answered.returncode == 0, answered.stderr.decode()
+    (answer,) = json_lines(answered.stdout)
+    assert answer["matches"][0]["id"] == "ai-bedrock-on-demand-throughput-not-supported" and "note" not in answer
+
+
 @pytest.mark.parametrize("kind", ["empty", "directory", "binary", "missing"])
 def test_bad_inputs_exit_2_with_one_line(tmp_path, kind):
     path = tmp_path / "input.log"

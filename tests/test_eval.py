@@ -21,6 +21,7 @@ def test_the_real_cases_are_well_formed_and_point_at_existing_recipes(engine):
 def test_the_pipeline_stays_above_the_recorded_floor(engine):
     report = run(engine, load_cases(CASES))
     assert report["full"]["hit@3"] >= FLOOR["hit@3"], report["failures"]
+    assert report["full"]["hit@1"] >= FLOOR["hit@1"], report["failures"]
     assert report["no_recipe"]["recall"] >= FLOOR["no_recipe_recall"], report["failures"]
 
 
