@@ -121,3 +121,31 @@ def test_huge_inputs_keep_head_tail_and_errors_in_bounded_memory():
     assert middle in data
     assert data.startswith(b"line 0 all good")
     assert data.rstrip().endswith(b"line 199999 all good")
+
+
+def test_an_xml_error_printed_one_element_per_line_is_folded_into_one():
+    text = "GET https://b.s3.amazonaws.com/k 403\n<Error>\n<Code>\nAccessDenied\n</Code>\n<Message>\nAccess Denied\n</Message>\n</Error>\nnext"
+    assert normalise(text) == ["GET https://b.s3.amazonaws.com/k 403",
+                               "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>", "next"]
+    unclosed = "<Error>\n<Code>\nAccessDenied"
+    assert normalise(unclosed) == ["<Error>", "<Code>", "AccessDenied"]
+
+
+@pytest.mark.parametrize("line, toolchain", [
+    ("botocore.errorfactory.ValidationException: An error occurred (ValidationException) when calling the Converse operation: x",
+     "Python and boto3"),
+    ("Error: Cannot find module '@pulumi/aws/apigateway/index.js'", "Pulumi"),
+    ("    at new Node (/repo/node_modules/@aws-cdk/core/lib/construct-compat.js:174:28)", "AWS CDK v1"),
+    ("   at Microsoft.Azure.Devices.Client.Transport.Mqtt.MqttTransportHandler.OpenAsync()", ".NET"),
+])
+def test_output_of_another_toolchain_is_recognised_and_weak_context_does_not_count(line, toolchain):
+    parsed = parse_log(line + "\nUnauthorizedException: not authorized")
+    assert parsed.foreign == toolchain
+    assert not parsed.amplify_context
+    assert parse_log("UnauthorizedException: not authorized").amplify_context
+
+
+def test_gen2_resource_files_are_amplify_context_and_plain_errors_are_not():
+    assert parse_log("SyntaxError: The requested module './data/resource' does not provide an export named 'data'").amplify_context
+    assert not parse_log("SyntaxError: Unexpected token '<' in JSON at position 0").amplify_context
+    assert parse_log("[SyntaxError] Unexpected token '<'").foreign is None

@@ -62,3 +62,10 @@ def test_required_literals_prefilter():
         "has the environment been bootstrapped", "is this account bootstrapped"]
     assert required_literals(r"a|b") is None
     assert required_literals(r"^\s*x") is None
+
+
+def test_a_javascript_error_name_alone_is_not_an_amplify_error(engine):
+    vite = "[vite-node] [plugin:vite:vue] [SyntaxError] ./node_modules/nuxt/dist/app/components/nuxt-root.vue:4:5"
+    assert engine.diagnose(vite, use_llm=False).matches == []
+    ours = "[SyntaxError] Unable to build the Amplify backend definition.\nResolution: Check your backend definition in the `amplify` folder"
+    assert engine.diagnose(ours, use_llm=False).matches[0].recipe.id == "backend-syntax-error"
