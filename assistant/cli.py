@@ -426,8 +426,22 @@ def recipes_check(path: Optional[Path] = typer.Argument(None, help="A knowledge 
 
 
 def run() -> None:
-    app()
-
+    """The console entry point: usage mistakes become one line with a hint, like every other error."""
+    # the command-line parser's own error class (typer may bundle its own copy of click)
+    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+    try:
+        code = app(standalone_mode=False)
+    except usage_error as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `ampfix` or `ampfix index`: show the help
+            exc.show()
+        else:
+            command = exc.ctx.command_path if getattr(exc, "ctx", None) else "ampfix"
+            err.print(f"error: {exc.format_message()} (hint: see `{command} --help`)", markup=False, soft_wrap=True)
+        code = int(ExitStatus.BAD_INPUT)
+    except typer.Abort:
+        err.print("interrupted", markup=False)
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
 
 if __name__ == "__main__":
     run()

@@ -100,6 +100,13 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, kind):
     assert_one_line_error(result)
 
 
+@pytest.mark.parametrize("args", [("explain", "--bogus"), ("nosuch",), ("explain", "--format", "xml", "x.log"), ("show",)])
+def test_usage_mistakes_are_one_line_with_a_hint(args):
+    result = run_cli(*args)
+    assert_one_line_error(result)
+    assert b"--help" in result.stderr
+
+
 def test_empty_stdin_is_bad_input():
     assert_one_line_error(run_cli("explain", "-", stdin=""))
 
