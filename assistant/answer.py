@@ -31,7 +31,7 @@ class Answer:
     removed_sentences: int = 0
     kept_sentences: int = 0
     timings_ms: dict[str, float] = field(default_factory=dict)
-    note: str | None = None  # why nothing matched, when there is more to say than that
+    note: str | None = None  # what the answer assumes, or why nothing matched
 
     @property
     def matched(self) -> bool:
@@ -57,7 +57,7 @@ class Answer:
             "model": self.model,
             "redactions": self.parsed.redactions,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
-            **({"note": self.note} if self.note else {}),  # only beside an empty "matches"
+            **({"note": self.note} if self.note else {}),  # what was assumed, or why nothing matched
         }
 
 
@@ -178,6 +178,14 @@ class Engine:
                 if matches:
                     note += f" The nearest recipe, for the same error inside an Amplify app: {matches[0].recipe.id}."
                 matches = []
+            elif matches:
+                # A platform error quoted alone (a CloudWatch line, a browser message) reads the
+                # same inside an Amplify app and outside one: answer, and say what is assumed.
+                note = ("Nothing in this output names Amplify; the answer assumes it comes from your "
+                        "Amplify app.")
+                for match in matches:
+                    if match.confidence == "high":
+                        match.confidence, match.score = "medium", min(match.score, 0.8)
         timings["retrieve"] = (time.perf_counter() - t0) * 1000
         entities = dict(project_entities or {})
         entities.update(parsed.entities)

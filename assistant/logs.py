@@ -57,18 +57,19 @@ GEN2_RE = re.compile(
 GEN1_RE = re.compile(
     r"(?:^|[\s$>])amplify (?:push|pull|init|status|publish|add|update|remove|env|mock|codegen)\b|team-provider-info|"
     r"#current-cloud-backend|amplify/backend/(?:api|auth|function|storage|awscloudformation)/|aws-exports|"
-    r"amplifyconfiguration\.json|@aws-amplify/cli\b|amplifyPush"
+    r"amplifyconfiguration\.json|@aws-amplify/cli\b|amplifyPush|docs\.amplify\.aws/cli/"
 )
 # Output that shows another toolchain at work. It only matters for input with no Amplify
 # context at all: a platform error there (a Bedrock quota, a Lambda import failure, an IAM
 # denial) is someone else's stack, not an Amplify app.
 FOREIGN_MARKERS = (
     ("Python and boto3", re.compile(r"\bbotocore\b|\bboto3\b|An error occurred \(\w+\) when calling the \w+ operation")),
+    ("a Python Lambda function", re.compile(r"Unable to import module '[\w.]+': No module named ")),
     ("Pulumi", re.compile(r"@pulumi/|\bpulumi (?:up|preview|stack)\b", re.I)),
     ("the Serverless Framework", re.compile(r"serverless\.ya?ml|Serverless Error|\bsls deploy\b", re.I)),
     ("Terraform", re.compile(r"\bterraform\b|\.tf line \d+", re.I)),
     ("AWS CDK v1", re.compile(r"@aws-cdk/core\b")),
-    ("AWS SAM", re.compile(r"\bsam (?:deploy|build|local)\b|\bsamcli\b", re.I)),
+    ("AWS SAM", re.compile(r"\bsam (?:deploy|build|local)\b|\bsamcli\b|\bNodejsNpmEsbuildBuilder\b", re.I)),
     (".NET", re.compile(r"\bat System\.[A-Z]\w+\.|\bMicrosoft\.(?:Azure|AspNetCore)\.")),
 )
 MAX_LINE_CHARS = 4000

@@ -29,6 +29,8 @@ def markdown(answer: Answer) -> str:
     best = answer.matches[0]
     out = [f"## {best.recipe.title}", "",
            f"`{best.recipe.id}` · confidence **{best.confidence}** · matched by {', '.join(best.matched_by)}", ""]
+    if answer.note:
+        out += [f"_{answer.note}_", ""]
     if answer.narrative:
         out += [answer.narrative, ""]
     if best.evidence:
@@ -69,6 +71,8 @@ class TerminalRenderer:
         self.console.print(Text.assemble((best.recipe.id, "cyan"), " · confidence ",
                                          (best.confidence, STYLE.get(best.confidence, "")),
                                          " · matched by ", ", ".join(best.matched_by)))
+        if answer.note:
+            self.console.print(Text(answer.note, style="dim"))
         if best.evidence:
             self.heading("Evidence")
             for line in best.evidence:

@@ -135,6 +135,9 @@ def test_an_xml_error_printed_one_element_per_line_is_folded_into_one():
     ("botocore.errorfactory.ValidationException: An error occurred (ValidationException) when calling the Converse operation: x",
      "Python and boto3"),
     ("Error: Cannot find module '@pulumi/aws/apigateway/index.js'", "Pulumi"),
+    ("[ERROR] Runtime.ImportModuleError: Unable to import module 'handler': No module named 'handler'",
+     "a Python Lambda function"),
+    ("Error: NodejsNpmEsbuildBuilder:EsbuildBundle - Esbuild Failed: ✘ [ERROR] Could not resolve \"x\"", "AWS SAM"),
     ("    at new Node (/repo/node_modules/@aws-cdk/core/lib/construct-compat.js:174:28)", "AWS CDK v1"),
     ("   at Microsoft.Azure.Devices.Client.Transport.Mqtt.MqttTransportHandler.OpenAsync()", ".NET"),
 ])

@@ -69,3 +69,12 @@ def test_a_javascript_error_name_alone_is_not_an_amplify_error(engine):
     assert engine.diagnose(vite, use_llm=False).matches == []
     ours = "[SyntaxError] Unable to build the Amplify backend definition.\nResolution: Check your backend definition in the `amplify` folder"
     assert engine.diagnose(ours, use_llm=False).matches[0].recipe.id == "backend-syntax-error"
+
+
+def test_a_platform_error_quoted_alone_is_answered_with_what_is_assumed(engine):
+    line = "2024-10-04T16:23:04.624Z c2c3b330-0e87-40ec-a490-884dc5f81a3f Task timed out after 3.03 seconds"
+    alone = engine.diagnose(line, use_llm=False)
+    assert alone.matches[0].recipe.id == "function-task-timed-out"
+    assert alone.matches[0].confidence == "medium" and "assumes" in alone.note
+    ours = engine.diagnose(line + "\nEND RequestId: c2c3b330 amplify-myapp-main-branch-1a2b3c4d5e-sayHello", use_llm=False)
+    assert ours.matches[0].confidence == "high" and ours.note is None

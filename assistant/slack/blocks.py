@@ -128,6 +128,8 @@ def _card(answer: Answer, turn: Turn, model: str, pending: bool) -> _Builder:
     build.blocks.append(_header(best.recipe.title))
     build.blocks.append(_context(f"`{best.recipe.id}` · confidence *{best.confidence}* · "
                                  f"matched by {', '.join(best.matched_by)}"))
+    if answer.note:
+        build.blocks.append(_context(escape(answer.note)))
     build.narrative(turn, model, pending)
     if best.evidence:
         text, cut = _cut("*Evidence*\n```\n" + escape("\n".join(best.evidence)) + "\n```")
