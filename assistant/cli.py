@@ -443,5 +443,6 @@ def run() -> None:
         code = 130
     sys.exit(code if isinstance(code, int) else 0)
 
+
 if __name__ == "__main__":
     run()

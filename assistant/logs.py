@@ -72,6 +72,12 @@ FOREIGN_MARKERS = (
     ("AWS SAM", re.compile(r"\bsam (?:deploy|build|local)\b|\bsamcli\b|\bNodejsNpmEsbuildBuilder\b", re.I)),
     (".NET", re.compile(r"\bat System\.[A-Z]\w+\.|\bMicrosoft\.(?:Azure|AspNetCore)\.")),
 )
+# Lines an Amplify Hosting build log has and other output does not.
+HOSTING_RE = re.compile(
+    r"# (?:Starting|Completed) phase|## (?:Starting|Completed|Running) (?:Backend|Frontend)|# Executing command|"
+    r"\bamplify\.yml\b|\bCustomerError\b|Build environment configured|Cloning repository|Starting SSR Build|"
+    r"## Build completed|!!! Build failed"
+)
 MAX_LINE_CHARS = 4000
 KEEP_HEAD = 200
 KEEP_TAIL = 1500
@@ -99,6 +105,7 @@ class ParsedLog:
     gen2: bool = False
     gen1: bool = False
     foreign: str | None = None  # the other toolchain the output shows, when it shows one
+    hosting: bool = False  # the output is (part of) an Amplify Hosting build log
 
     @property
     def error_names(self) -> list[str]:
@@ -465,6 +472,7 @@ def parse_log(text: str, redactor: Redactor | None = None, truncated: bool = Fal
         gen2=any(GEN2_RE.search(line) for line in lines),
         gen1=any(GEN1_RE.search(line) for line in lines),
         foreign=foreign,
+        hosting=any(HOSTING_RE.search(line) for line in lines),
     )
 
 

@@ -25,6 +25,7 @@ STRONG_LEXICAL = 12.0
 REPEAT_BONUS = 0.05
 MAX_SCAN_LINES = 4000
 GENERIC_PENALTY = 10.0
+HOSTING_PENALTY = 0.3  # breaks a tie between a Hosting recipe and another for the same line
 
 
 @dataclass
@@ -193,7 +194,8 @@ class Retriever:
     @staticmethod
     def _demote(found: dict[str, Match], parsed: ParsedLog) -> None:
         """A wrapper recipe (``generic``) yields to any specific error recipe the log matched;
-        recipes of the other generation yield when the log shows which generation made it."""
+        recipes of the other generation yield when the log shows which generation made it;
+        a Hosting recipe yields a little to another match when the log is not a Hosting build."""
         if any(not m.recipe.generic and m.recipe.kind == "error" for m in found.values()):
             for match in found.values():
                 if match.recipe.generic:
@@ -206,6 +208,10 @@ class Retriever:
         for match in found.values():
             if match.recipe.generation == other:
                 match.exact -= GENERIC_PENALTY
+        if not parsed.hosting and any(m.recipe.area != "hosting" and m.exact > 0 for m in found.values()):
+            for match in found.values():  # the same text outside a Hosting build: the other reading first
+                if match.recipe.area == "hosting":
+                    match.exact -= HOSTING_PENALTY
 
     def _scan_lines(self, parsed: ParsedLog) -> list[str]:
         lines = [l for l in parsed.lines if l.strip()]

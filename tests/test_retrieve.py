@@ -78,3 +78,11 @@ def test_a_platform_error_quoted_alone_is_answered_with_what_is_assumed(engine):
     assert alone.matches[0].confidence == "medium" and "assumes" in alone.note
     ours = engine.diagnose(line + "\nEND RequestId: c2c3b330 amplify-myapp-main-branch-1a2b3c4d5e-sayHello", use_llm=False)
     assert ours.matches[0].confidence == "high" and ours.note is None
+
+
+def test_a_hosting_recipe_comes_first_only_in_a_hosting_build_log(engine):
+    line = "npm error could not determine executable to run"
+    assert engine.diagnose(line, use_llm=False).matches[0].recipe.id == "ampx-run-outside-project"
+    build = ("2024-07-04T03:31:35.507Z [INFO]: # Executing command: npx ampx pipeline-deploy --branch $AWS_BRANCH "
+             "--app-id $AWS_APP_ID\n2024-07-04T03:31:36.100Z [WARNING]: " + line)
+    assert engine.diagnose(build, use_llm=False).matches[0].recipe.id == "hosting-ampx-not-installed-in-build"
