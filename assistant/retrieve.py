@@ -151,9 +151,11 @@ class Retriever:
         found: dict[str, Match] = {}
 
         best: dict[tuple[str, str], float] = {}
+        credited: set[tuple[str, str]] = set()
 
         def hit(recipe: Recipe, score: float, how: str, line: str) -> None:
-            """The best hit of each kind counts; every further one adds a little."""
+            """The best hit of each kind counts; every further line it is found on adds a little
+            (several signatures of one recipe on the same line are one piece of evidence)."""
             match = found.setdefault(recipe.id, Match(recipe))
             key = (recipe.id, how)
             previous = best.get(key)
@@ -161,8 +163,9 @@ class Retriever:
                 match.exact += score
                 match.matched_by.append(how)
             else:
-                match.exact += max(score - previous, 0.0) + REPEAT_BONUS
+                match.exact += max(score - previous, 0.0) + (REPEAT_BONUS if (recipe.id, line) not in credited else 0.0)
             best[key] = max(score, previous or score)
+            credited.add((recipe.id, line))
             line = line.strip()[:500]
             if line and line not in match.evidence and len(match.evidence) < 5:
                 match.evidence.append(line)

@@ -86,3 +86,14 @@ def test_a_hosting_recipe_comes_first_only_in_a_hosting_build_log(engine):
     build = ("2024-07-04T03:31:35.507Z [INFO]: # Executing command: npx ampx pipeline-deploy --branch $AWS_BRANCH "
              "--app-id $AWS_APP_ID\n2024-07-04T03:31:36.100Z [WARNING]: " + line)
     assert engine.diagnose(build, use_llm=False).matches[0].recipe.id == "hosting-ampx-not-installed-in-build"
+
+
+def test_several_broad_signatures_on_one_line_do_not_outweigh_a_specific_one(engine):
+    line = ("❌ Deployment failed: Error: amplify-d17n1ryzcx-main-branch-0ecd28d8ce: This CDK deployment requires "
+            "bootstrap stack version '6', but during the confirmation via SSM parameter /cdk-bootstrap/hnb659fds/version "
+            "the following error occurred: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/"
+            "AmplifySSRLoggingRole-d17n1ryzcx/BuildSession is not authorized to perform: ssm:GetParameter on resource: "
+            "arn:aws:ssm:us-east-1:123456789012:parameter/cdk-bootstrap/hnb659fds/version because no identity-based "
+            "policy allows the ssm:GetParameter action")
+    ids = [m.recipe.id for m in engine.diagnose(line, use_llm=False).matches]
+    assert ids[0] == "cdk-bootstrap-detection-access-denied", ids
