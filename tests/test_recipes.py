@@ -105,3 +105,20 @@ def test_duplicate_ids_and_dangling_links_are_reported(tmp_path):
     messages = " | ".join(p.message for p in problems)
     assert "is also used by" in messages
     assert "'nowhere' is not a recipe id" in messages
+
+
+def test_every_error_recipe_is_matched_by_its_own_symptoms():
+    """A signature copies the error text, so the text the recipe shows under Symptoms matches it."""
+    from assistant.logs import normalise
+    from assistant.recipes import compile_signature
+
+    recipes, _ = validate_all(KNOWLEDGE)
+    unmatched = []
+    for recipe in recipes:
+        if recipe.kind != "error" or not recipe.signatures:
+            continue
+        symptoms = recipe.section("Symptoms")
+        lines = normalise(symptoms) + normalise(symptoms.replace("`", "\n"))
+        if not any(compile_signature(s).search(line) for s in recipe.signatures for line in lines):
+            unmatched.append(recipe.id)
+    assert not unmatched
