@@ -13,7 +13,7 @@ from .errors import BadInputError
 from .logs import parse_log
 from .render import markdown
 
-KINDS = ("positive", "negative", "gen1")
+KINDS = ("positive", "negative", "gen1", "question")
 
 
 @dataclass
@@ -85,6 +85,7 @@ def _key_terms_covered(answer: Answer, terms: list[str]) -> float | None:
 
 def run(engine: Engine, cases: list[Case], use_llm: bool = False, progress=None) -> dict:
     full, bm25, dense = SystemScores(), SystemScores(), SystemScores()
+    questions = {"full": SystemScores(), "bm25": SystemScores(), "dense": SystemScores()}
     per_origin: dict[str, SystemScores] = {}
     timings: dict[str, list[float]] = {}
     coverage: list[float] = []
@@ -95,7 +96,10 @@ def run(engine: Engine, cases: list[Case], use_llm: bool = False, progress=None)
     for i, case in enumerate(cases):
         text = case.log if not case.code else f"{case.log}\n{case.code}"
         started = time.perf_counter()
-        answer = engine.diagnose(text, label=case.id, use_llm=use_llm)
+        if case.kind == "question":  # asked in words, as `ampfix search` and `ampfix chat` ask
+            answer = engine.diagnose(text, label=case.id, use_llm=use_llm, dense="always", require_context=False)
+        else:
+            answer = engine.diagnose(text, label=case.id, use_llm=use_llm)
         timings.setdefault("wall", []).append((time.perf_counter() - started) * 1000)
         for stage, ms in answer.timings_ms.items():
             timings.setdefault(stage, []).append(ms)
@@ -107,6 +111,13 @@ def run(engine: Engine, cases: list[Case], use_llm: bool = False, progress=None)
             neg_false += bool(ranked)
             if ranked:
                 failures.append({"id": case.id, "kind": case.kind, "expected": [], "got": ranked[:3]})
+        elif case.kind == "question":
+            if case.expected:
+                questions["full"].add(ranked, case.expected)
+                questions["bm25"].add([rid for rid, _ in engine.retriever.lexical(text, 10)], case.expected)
+                questions["dense"].add([rid for rid, _ in engine._dense_search(text, 10)], case.expected)
+                if questions["full"].ranks[-1] != 1:
+                    failures.append({"id": case.id, "kind": case.kind, "expected": case.expected, "got": ranked[:3]})
         elif case.kind == "gen1":
             gen1_total += 1
             gen1_right += bool(answer.matches) and answer.matches[0].recipe.generation == 1
@@ -137,6 +148,7 @@ def run(engine: Engine, cases: list[Case], use_llm: bool = False, progress=None)
             "recall": neg_true / (neg_true + neg_false) if (neg_true + neg_false) else 1.0,
         },
         "gen1_recognised": gen1_right / gen1_total if gen1_total else None,
+        "questions": {name: s.summary() for name, s in questions.items()} if questions["full"].ranks else None,
         "key_term_coverage": statistics.mean(coverage) if coverage else None,
         "grounding_removed_share": removed / (kept + removed) if (kept + removed) else None,
         "latency_ms": {stage: {"p50": _percentile(v, 0.5), "p95": _percentile(v, 0.95)} for stage, v in timings.items()},
@@ -167,6 +179,10 @@ def table(report: dict) -> str:
     ]
     for name, s in report["by_file"].items():
         lines.append(f"  {name}: {s['cases']} cases, hit@1 {s['hit@1']:.3f}, hit@3 {s['hit@3']:.3f}")
+    if report.get("questions"):
+        lines.append("questions asked in words (hit@1 / hit@3 / MRR): " + ", ".join(
+            f"{name} {s['hit@1']:.3f}/{s['hit@3']:.3f}/{s['mrr']:.3f}" for name, s in report["questions"].items())
+            + f" on {report['questions']['full']['cases']} questions")
     return "\n".join(lines)
 
 

@@ -33,7 +33,10 @@ def test_scores_are_computed_from_ranks(engine):
              ["scheduled-function"], [], "https://x", "t"),
         Case("c", "negative", "Traceback (most recent call last):\nValueError: pizza", [], [], "https://x", "t"),
     ]
+    cases.append(Case("d", "question", "how do I run a function on a schedule", ["scheduled-function"], [],
+                      "https://x", "t"))
     report = run(engine, cases)
+    assert report["questions"]["full"] == {"cases": 1, "hit@1": 1.0, "hit@3": 1.0, "mrr": 1.0}
     assert report["full"]["cases"] == 2
     assert report["full"]["hit@1"] == 0.5
     assert report["no_recipe"]["recall"] == 1.0
