@@ -52,7 +52,7 @@ AMPLIFY_CONTEXT_RE = re.compile(
 WEAK_CONTEXT_RE = re.compile(r"aws-cdk|\bUnauthorizedException\b", re.I)
 GEN2_RE = re.compile(
     r"\bampx\b|amplify_outputs|@aws-amplify/backend|\[Sandbox\]|\bdefineBackend\b|pipeline-deploy|"
-    r"amplify-[a-z0-9]+-[a-z0-9-]+-(?:sandbox|branch)-[0-9a-f]{10}"
+    r"amplify-[a-z0-9]+-[a-z0-9-]+-(?:sandbox|branch)-[0-9a-f]{10}|(?i:\bgen[ -]?2\b)"
 )
 GEN1_RE = re.compile(
     r"(?:^|[\s$>])amplify (?:push|pull|init|status|publish|add|update|remove|env|mock|codegen)\b|team-provider-info|"

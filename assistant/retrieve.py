@@ -258,9 +258,15 @@ class Retriever:
             rankings.append([rid for rid, _ in ranked])
         exact_order = sorted((m for m in matches.values() if m.matched_by), key=lambda m: -m.exact)
         rankings.insert(0, [m.recipe.id for m in exact_order])
-        for ranking in rankings:
+        if parsed.gen2 and not parsed.gen1:  # the input says Gen 2: Gen 1 answers only by their own error text
+            for rid in [rid for rid, m in matches.items() if m.recipe.generation == 1 and not m.matched_by]:
+                del matches[rid]
+            rankings = [[rid for rid in ranking if rid in matches] for ranking in rankings]
+        # words: meaning matters more than shared terms; logs: the other way round
+        weights = [1.0, 1.0, 2.0 if question else 1.0][:len(rankings)]
+        for weight, ranking in zip(weights, rankings):
             for rank, rid in enumerate(ranking):
-                matches[rid].fused += 1.0 / (RRF_K + rank + 1)
+                matches[rid].fused += weight / (RRF_K + rank + 1)
         top_lex = [rid for rid, _ in lexical[:3]]
         thresholds = self.thresholds or (QUESTION_THRESHOLDS if question else LOG_THRESHOLDS)
         for match in matches.values():

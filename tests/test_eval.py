@@ -23,6 +23,7 @@ def test_the_pipeline_stays_above_the_recorded_floor(engine):
     assert report["full"]["hit@3"] >= FLOOR["hit@3"], report["failures"]
     assert report["full"]["hit@1"] >= FLOOR["hit@1"], report["failures"]
     assert report["no_recipe"]["recall"] >= FLOOR["no_recipe_recall"], report["failures"]
+    assert report["questions"]["full"]["hit@3"] >= FLOOR["questions_hit@3"], report["failures"]
 
 
 def test_scores_are_computed_from_ranks(engine):

@@ -97,3 +97,9 @@ def test_several_broad_signatures_on_one_line_do_not_outweigh_a_specific_one(eng
             "policy allows the ssm:GetParameter action")
     ids = [m.recipe.id for m in engine.diagnose(line, use_llm=False).matches]
     assert ids[0] == "cdk-bootstrap-detection-access-denied", ids
+
+
+def test_a_question_that_says_gen_2_is_not_answered_from_gen_1(engine):
+    for question in ("how do I upload files to storage in Gen 2", "is there a gen2 way to run cron jobs"):
+        answer = engine.diagnose(question, use_llm=False, dense="always", require_context=False)
+        assert answer.matches and all(m.recipe.generation == 2 for m in answer.matches), [m.recipe.id for m in answer.matches]
