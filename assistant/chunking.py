@@ -15,7 +15,10 @@ TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z0-9_$]*|\d+")
 CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 STOPWORDS = frozenset(
     "a an and are as at be by for from has have in is it its of on or that the this to was were will with "
-    "you your can not do does if when then than so but".split()
+    "you your can not do does if when then than so but "
+    # which Amplify generation the text is about is read from the input as a whole (Gen 1 / Gen 2
+    # markers), not matched as a word: nearly every recipe says "Gen 2"
+    "gen gen1 gen2".split()
 )
 
 

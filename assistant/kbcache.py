@@ -17,7 +17,7 @@ from .recipes import Recipe, knowledge_hash, load_recipes
 from .retrieve import signature_literals
 
 CACHE_FILE = "knowledge.json"
-FORMAT = 1
+FORMAT = 2  # bumped whenever tokenizing or compiling changes
 
 
 @dataclass
