@@ -30,6 +30,16 @@ def _prefixes(path: str, paths: list[str]) -> list[str]:
     return [p for p in paths if p != path and path.startswith(p.replace("*", ""))]
 
 
+def _well_formed(res: Resource) -> Iterator[tuple[str, object, list[str]]]:
+    """(path, key node, the other paths that are its prefixes) for each path that passes
+    the format rules (the others are reported by `storage-path-format` alone)."""
+    found = _paths(res)
+    paths = [p for p, _ in found]
+    for path, key in found:
+        if format_problem(path) is None:
+            yield path, key, _prefixes(path, paths)
+
+
 def format_problem(path: str) -> tuple[str, str | None] | None:
     """(problem, corrected path or None) for a path that breaks the format rules."""
     if path.startswith("/"):
@@ -82,10 +92,8 @@ def path_format(project: Project) -> Iterator[Hit]:
 @check("storage-path-nesting", Severity.ERROR, "storage-invalid-access-path")
 def path_nesting(project: Project) -> Iterator[Hit]:
     for res in project.of_kind("storage"):
-        paths = [p for p, _ in _paths(res)]
-        for path, key in _paths(res):
-            prefixes = _prefixes(path, paths)
-            if len(prefixes) > 1 and format_problem(path) is None:
+        for path, key, prefixes in _well_formed(res):
+            if len(prefixes) > 1:
                 yield at(res.src, key, f"storage access path '{path}' of {res.name} is nested too deep: "
                          f"{', '.join(prefixes)} are all its prefixes, at most one may be",
                          entities={"bucket_name": res.name})
@@ -94,10 +102,8 @@ def path_nesting(project: Project) -> Iterator[Hit]:
 @check("storage-entity-id-misuse", Severity.ERROR, "storage-invalid-access-path")
 def entity_id(project: Project) -> Iterator[Hit]:
     for res in project.of_kind("storage"):
-        paths = [p for p, _ in _paths(res)]
-        for path, key in _paths(res):
-            prefixes = _prefixes(path, paths)
-            problem = entity_problem(path, prefixes) if format_problem(path) is None and len(prefixes) <= 1 else None
+        for path, key, prefixes in _well_formed(res):
+            problem = entity_problem(path, prefixes) if len(prefixes) <= 1 else None
             if problem:
                 yield at(res.src, key, f"storage access path '{path}' of {res.name} {problem}",
                          entities={"bucket_name": res.name})
