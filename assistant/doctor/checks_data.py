@@ -160,7 +160,7 @@ def _reference_problems(entry: Entry, fld: Field, parent: Entry, refs: list[str]
 @check("data-default-on-required", Severity.ERROR, "data-default-value-invalid")
 def default_on_required(project: Project) -> Iterator[Hit]:
     for entry, fld in _fields(project):
-        default, required = fld.has("default"), fld.has("required")
+        default, required = fld.modifier("default"), fld.modifier("required")
         if default is not None and required is not None:
             fn = required.child_by_field_name("function")
             yield at(entry.src, default, f"{entry.name}.{fld.name} has both .required() and .default(); a required "
@@ -182,11 +182,11 @@ def _drop_modifier(src: Source, member) -> str | None:
 @check("data-default-on-list-or-relationship", Severity.ERROR, "data-default-value-invalid")
 def default_on_list(project: Project) -> Iterator[Hit]:
     for entry, fld in _fields(project):
-        default = fld.has("default")
+        default = fld.modifier("default")
         if default is None:
             continue
-        if fld.has("array") is not None or fld.type in (*RELATIONSHIPS, "ref"):
-            what = "a list" if fld.has("array") is not None else f"a {fld.type} field"
+        if fld.modifier("array") is not None or fld.type in (*RELATIONSHIPS, "ref"):
+            what = "a list" if fld.modifier("array") is not None else f"a {fld.type} field"
             yield at(entry.src, default, f"{entry.name}.{fld.name} is {what}; .default() is allowed only on single "
                      "scalar or enum fields", entities=_entities(entry, fld))
 
@@ -229,7 +229,7 @@ def owner_reassignable(project: Project) -> Iterator[Hit]:
                 params = args(rule.call)
                 owner_field = string_value(entry.src, params[0]) if params and rule.name != "owner" else "owner"
                 fld = entry.fields.get(owner_field or "owner")
-                if fld is not None and fld.has("authorization") is not None:
+                if fld is not None and fld.modifier("authorization") is not None:
                     continue
                 yield _owner_hit(entry, fld, owner_field or "owner", rule)
 

@@ -64,8 +64,18 @@ class Resource:
         return string_value(self.src, self.props.get(key))
 
 
+class _Chained:
+    """A call chain such as `a.string().required().default('x')`, as (name, call) links."""
+
+    links: list[tuple[str, Node]]
+
+    def modifier(self, name: str) -> Node | None:
+        """The call of modifier `name` after the head of the chain, if the chain has one."""
+        return next((call for link, call in self.links[1:] if link == name), None)
+
+
 @dataclass
-class Field:
+class Field(_Chained):
     name: str
     pair: Node
     links: list[tuple[str, Node]]
@@ -76,12 +86,9 @@ class Field:
         head = self.links[0][0] if self.links else ""
         return head.split(".")[-1]
 
-    def has(self, modifier: str) -> Node | None:
-        return next((call for name, call in self.links[1:] if name == modifier), None)
-
 
 @dataclass
-class Entry:
+class Entry(_Chained):
     """A key of `a.schema({...})`: a model, custom type, enum or custom operation."""
 
     name: str
@@ -90,9 +97,6 @@ class Entry:
     links: list[tuple[str, Node]]
     fields: dict[str, Field] = field(default_factory=dict)
     src: Source | None = None  # the file that defines it (a model may live in its own file)
-
-    def modifier(self, name: str) -> Node | None:
-        return next((call for link, call in self.links[1:] if link == name), None)
 
 
 @dataclass
