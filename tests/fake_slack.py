@@ -14,16 +14,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from fake_http import QuietHandler
+from fake_http import LoopbackServer, QuietHandler
 
 BOT_USER = "UAMPFIX"
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-0000000000-0000000000000-testtesttesttesttesttest"
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict]] = []
         self.bodies: list[bytes] = []  # every request body, uploads included, for secret scans
@@ -33,19 +33,12 @@ class FakeSlack:
         self.gate.set()
         self.held = threading.Event()  # set while a chat.update waits at the gate
         self._ts = itertools.count(1)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        super().__init__(_handler(self))
         self.api_url = self.url + "/api/"
 
-    def __enter__(self) -> "FakeSlack":
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-        return self
-
     def __exit__(self, *exc: object) -> None:
-        self.gate.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.gate.set()  # release a held chat.update before the server stops
+        super().__exit__(*exc)
 
     # ------------------------------------------------------------ what the tests read
 

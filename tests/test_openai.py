@@ -2,38 +2,26 @@
 
 import json
 import socket
-import threading
 import time
-from http.server import ThreadingHTTPServer
 
 import pytest
 
 from conftest import ROOT, json_lines, run_cli
-from fake_http import QuietHandler
+from fake_http import LoopbackServer, QuietHandler
 
 SECRET = str(ROOT / "tests" / "fixtures" / "secret-not-set.log")
 GROUNDED = "Set the secret GOOGLE_CLIENT_ID with npx ampx sandbox secret set."
 INVENTED = "Call amplifySecrets.forceReload() to load it again."
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     """Streams queued replies as server-sent events, as llama.cpp's server, vLLM and Ollama do."""
 
     def __init__(self, reply: str, failures: int = 0) -> None:
         self.reply = reply
         self.failures = failures  # answer 503 this many times first
         self.requests: list[tuple[str, dict, str]] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def __enter__(self) -> "FakeOpenAI":
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(_handler(self))
 
 
 def _handler(fake: FakeOpenAI):
