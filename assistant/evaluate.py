@@ -46,6 +46,16 @@ class SystemScores:
         }
 
 
+SYSTEMS = ("full", "bm25", "dense")  # the whole pipeline, and each retriever alone on the same query
+
+
+def _score(engine: Engine, systems: dict[str, SystemScores], ranked: list[str], query: str,
+           expected: list[str]) -> None:
+    systems["full"].add(ranked, expected)
+    systems["bm25"].add([rid for rid, _ in engine.retriever.lexical(query, 10)], expected)
+    systems["dense"].add([rid for rid, _ in engine._dense_search(query, 10)], expected)
+
+
 def load_cases(paths: list[Path]) -> list[Case]:
     cases: list[Case] = []
     for path in paths:
@@ -84,8 +94,8 @@ def _key_terms_covered(answer: Answer, terms: list[str]) -> float | None:
 
 
 def run(engine: Engine, cases: list[Case], use_llm: bool = False, progress=None) -> dict:
-    full, bm25, dense = SystemScores(), SystemScores(), SystemScores()
-    questions = {"full": SystemScores(), "bm25": SystemScores(), "dense": SystemScores()}
+    logs = {name: SystemScores() for name in SYSTEMS}
+    questions = {name: SystemScores() for name in SYSTEMS}
     per_origin: dict[str, SystemScores] = {}
     timings: dict[str, list[float]] = {}
     coverage: list[float] = []
@@ -113,35 +123,28 @@ def run(engine: Engine, cases: list[Case], use_llm: bool = False, progress=None)
                 failures.append({"id": case.id, "kind": case.kind, "expected": [], "got": ranked[:3]})
         elif case.kind == "question":
             if case.expected:
-                questions["full"].add(ranked, case.expected)
-                questions["bm25"].add([rid for rid, _ in engine.retriever.lexical(text, 10)], case.expected)
-                questions["dense"].add([rid for rid, _ in engine._dense_search(text, 10)], case.expected)
+                _score(engine, questions, ranked, text, case.expected)
                 if questions["full"].ranks[-1] != 1:
                     failures.append({"id": case.id, "kind": case.kind, "expected": case.expected, "got": ranked[:3]})
         elif case.kind == "gen1":
             gen1_total += 1
             gen1_right += bool(answer.matches) and answer.matches[0].recipe.generation == 1
         elif case.expected:
-            full.add(ranked, case.expected)
+            _score(engine, logs, ranked, parse_log(text).query_text(), case.expected)
             per_origin.setdefault(case.origin, SystemScores()).add(ranked, case.expected)
             pos_silent += not ranked
-            query = parse_log(text).query_text()
-            bm25.add([rid for rid, _ in engine.retriever.lexical(query, 10)], case.expected)
-            dense.add([rid for rid, _ in engine._dense_search(query, 10)], case.expected)
             cov = _key_terms_covered(answer, case.key_terms)
             if cov is not None:
                 coverage.append(cov)
-            if full.ranks[-1] != 1:
+            if logs["full"].ranks[-1] != 1:
                 failures.append({"id": case.id, "kind": case.kind, "expected": case.expected, "got": ranked[:3]})
         if progress:
             progress(i + 1, len(cases))
-    positives = len(full.ranks)
+    positives = len(logs["full"].ranks)
     said_no = neg_true + pos_silent
     return {
         "cases": {k: sum(1 for c in cases if c.kind == k) for k in KINDS},
-        "full": full.summary(),
-        "bm25": bm25.summary(),
-        "dense": dense.summary(),
+        **{name: s.summary() for name, s in logs.items()},
         "by_file": {name: s.summary() for name, s in sorted(per_origin.items())},
         "no_recipe": {
             "precision": neg_true / said_no if said_no else 1.0,
@@ -160,7 +163,7 @@ def run(engine: Engine, cases: list[Case], use_llm: bool = False, progress=None)
 
 def table(report: dict) -> str:
     rows = [("system", "cases", "hit@1", "hit@3", "MRR")]
-    for name in ("full", "bm25", "dense"):
+    for name in SYSTEMS:
         s = report[name]
         rows.append((name if name != "full" else "ampfix (full)", str(s["cases"]), f"{s['hit@1']:.3f}",
                      f"{s['hit@3']:.3f}", f"{s['mrr']:.3f}"))
@@ -192,7 +195,7 @@ def _fmt(value) -> str:
 
 def markdown_report(report: dict) -> str:
     out = ["# ampfix evaluation", "", "| system | cases | hit@1 | hit@3 | MRR |", "| --- | --- | --- | --- | --- |"]
-    for name in ("full", "bm25", "dense"):
+    for name in SYSTEMS:
         s = report[name]
         out.append(f"| {name} | {s['cases']} | {s['hit@1']:.3f} | {s['hit@3']:.3f} | {s['mrr']:.3f} |")
     out += ["", "```", table(report), "```", "", "## Misses", ""]
