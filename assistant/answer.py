@@ -167,6 +167,12 @@ class Engine:
         note = None
         matches = self.retriever.retrieve(parsed, parsed.query_text(), self.settings.top_k, dense=dense,
                                           question=not require_context)
+        if require_context and not parsed.shows_failure:
+            # Output with nothing that reads as a failure (a banner, a help text): only a
+            # recipe's own error text can answer it, not resemblance.
+            matches = [m for m in matches if {"error-name", "signature"} & set(m.matched_by)]
+            if not matches:
+                note = "Nothing in this output reads as an error; paste the lines that show what failed."
         if require_context and not parsed.amplify_context:
             # Nothing in the input mentions Amplify: resemblance alone is not enough to answer,
             # only an error name or a recipe's own signature is.

@@ -36,7 +36,7 @@ SERIALIZED_V1_RE = re.compile(r"[\"']?serializedError[\"']?:[ ]?(?:`(.+?)`|'(.+?
 CFN_EVENT_RE = re.compile(r"\b(?:CREATE|UPDATE|DELETE|ROLLBACK|UPDATE_ROLLBACK|IMPORT)_(?:FAILED|IN_PROGRESS|COMPLETE)\b")
 STACK_LINE_RE = re.compile(r"^\s+at\s+\S|^\s*File \".*\", line \d+")
 INTERESTING_RE = re.compile(
-    r"error|exception|fail|fault|denied|not authori[sz]ed|unauthori[sz]ed|cannot|can't|could not|unable|invalid|"
+    r"error|exception|fail|(?<!de)fault|denied|not authori[sz]ed|unauthori[sz]ed|cannot|can't|could not|unable|invalid|"
     r"missing|not found|timed out|resolution:|caused by|serializedError|rollback|\bwarn|✖|❌|⚠",
     re.I,
 )
@@ -114,6 +114,11 @@ class ParsedLog:
             if err.name not in seen:
                 seen.append(err.name)
         return seen
+
+    @property
+    def shows_failure(self) -> bool:
+        """An error name, or a line that reads as a failure (error, denied, not found, ...)."""
+        return bool(self.errors) or any(INTERESTING_RE.search(l) or CFN_EVENT_RE.search(l) for l in self.lines)
 
     def query_text(self, limit: int = 12) -> str:
         return "\n".join(self.evidence[:limit]) if self.evidence else "\n".join(self.lines[-limit:])

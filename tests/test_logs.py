@@ -152,3 +152,9 @@ def test_gen2_resource_files_are_amplify_context_and_plain_errors_are_not():
     assert parse_log("SyntaxError: The requested module './data/resource' does not provide an export named 'data'").amplify_context
     assert not parse_log("SyntaxError: Unexpected token '<' in JSON at position 0").amplify_context
     assert parse_log("[SyntaxError] Unexpected token '<'").foreign is None
+
+
+def test_a_help_text_or_banner_does_not_read_as_a_failure():
+    help_text = parse_log("Options:\n  --debug  Print debug logs to the console  [boolean] [default: false]")
+    assert not help_text.shows_failure
+    assert parse_log("[UnknownFault] Error: ValidationError").shows_failure

@@ -103,3 +103,11 @@ def test_a_question_that_says_gen_2_is_not_answered_from_gen_1(engine):
     for question in ("how do I upload files to storage in Gen 2", "is there a gen2 way to run cron jobs"):
         answer = engine.diagnose(question, use_llm=False, dense="always", require_context=False)
         assert answer.matches and all(m.recipe.generation == 2 for m in answer.matches), [m.recipe.id for m in answer.matches]
+
+
+def test_output_without_a_failure_is_not_answered_by_resemblance(engine):
+    banner = ("> ampx sandbox --profile amplify-admin\n\nAmplify Sandbox\n\nIdentifier: rg\n"
+              "Stack: amplify-postcards-rg-sandbox-1a2b3c4d5e\n\n✨ Synthesis time: 0.68s")
+    answer = engine.diagnose(banner, use_llm=False)
+    assert answer.matches == [] and "reads as an error" in answer.note
+    assert engine.diagnose(banner, use_llm=False, dense="always", require_context=False).matches  # as a question
